@@ -1,0 +1,57 @@
+# modelgap: `make run` starts the app on the demo; `make test` runs the whole suite.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+DEMO_DIR := .modelgap/demo
+HOST ?= 127.0.0.1
+PORT ?= 8501
+# The venv's bin first: `mlflow models serve --env-manager local` starts uvicorn from PATH.
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+export MLFLOW_SERVER_ENABLE_JOB_EXECUTION := false
+export STREAMLIT_BROWSER_GATHER_USAGE_STATS := false
+
+.PHONY: run test lint bench demo setup setup-dev chromium clean
+
+# Reinstall only when a requirements file changed (the stamp is older than it).
+$(VENV)/.runtime-stamp: requirements.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --disable-pip-version-check -r requirements.txt
+	@touch $@
+
+$(VENV)/.dev-stamp: $(VENV)/.runtime-stamp requirements-dev.txt
+	$(PIP) install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+setup: $(VENV)/.runtime-stamp
+setup-dev: $(VENV)/.dev-stamp
+
+$(DEMO_DIR)/.complete: | $(VENV)/.runtime-stamp
+	$(PY) -m modelgap demo --dir $(DEMO_DIR)
+
+demo: $(DEMO_DIR)/.complete
+
+run: setup demo
+	$(PY) -m streamlit run app.py --server.address $(HOST) --server.port $(PORT) --server.headless true \
+		--browser.gatherUsageStats false
+
+# Debian's chromium drives the browser tests; browsers cannot be downloaded here.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+		echo "Installing Debian's chromium for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+test: setup-dev demo chromium
+	$(PY) -m pytest
+
+lint: setup-dev
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy
+
+bench: setup-dev demo
+	$(PY) -m benchmarks.run
+
+clean:
+	rm -rf $(VENV) .modelgap .pytest_cache .mypy_cache .ruff_cache test-artifacts

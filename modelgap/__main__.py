@@ -1,0 +1,5 @@
+import sys
+
+from modelgap.cli import main
+
+sys.exit(main())

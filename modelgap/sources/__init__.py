@@ -1,0 +1,63 @@
+"""One resolver: a source string in, a `LoadedModel` out (see DESIGN.md, "Model sources")."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from modelgap.errors import SourceError
+from modelgap.model import LoadedModel
+
+__all__ = ["load_model", "source_kind"]
+
+
+def source_kind(source: str) -> str:
+    """Which form a source string has: mlflow-dir/skops/pickle (local), run, registry, endpoint, git."""
+    s = source.strip()
+    if s.startswith("runs:/"):
+        return "run"
+    if s.startswith("models:/"):
+        return "registry"
+    if s.startswith(("http://", "https://")):
+        return "endpoint"
+    if s.startswith("git:"):
+        return "git"
+    if "://" in s:
+        return "unknown"
+    return "local"
+
+
+def load_model(source: str, *, tracking_uri: str | None = None, allow_pickle: bool = True) -> LoadedModel:
+    """Resolve `source` to a LoadedModel.
+
+    `allow_pickle` covers every artifact whose loading runs code (pickle, joblib, cloudpickled pyfunc):
+    the CLI loads the user's own files; the app turns it off for browser uploads.
+    """
+    if not source or not source.strip():
+        raise SourceError("The model source is empty.", "Give a path, runs:/..., models:/..., a URL or git:<rev>:<path>.")
+    source = source.strip()
+    kind = source_kind(source)
+    if kind == "run":
+        from modelgap.sources.registry import load_run_artifact
+
+        return load_run_artifact(source, tracking_uri, allow_pickle=allow_pickle)
+    if kind == "registry":
+        from modelgap.sources.registry import load_registry_model
+
+        return load_registry_model(source, tracking_uri, allow_pickle=allow_pickle)
+    if kind == "endpoint":
+        from modelgap.sources.endpoint import load_endpoint  # type: ignore[import-not-found,unused-ignore]
+
+        return load_endpoint(source)  # type: ignore[no-any-return,unused-ignore]
+    if kind == "git":
+        from modelgap.sources.git import load_git  # type: ignore[import-not-found,unused-ignore]
+
+        return load_git(source, tracking_uri=tracking_uri, allow_pickle=allow_pickle)  # type: ignore[no-any-return,unused-ignore]
+    if kind == "unknown":
+        raise SourceError(
+            f"Unknown model source form {source!r}.",
+            "Use a path, runs:/<run>/<path>, models:/<name>@<alias>, http(s)://host/invocations or git:<rev>:<path>.",
+        )
+    from modelgap.sources.files import load_local
+
+    model: LoadedModel = load_local(Path(source).expanduser(), source, allow_pickle=allow_pickle)
+    return model
