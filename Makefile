@@ -50,7 +50,7 @@ lint: setup-dev
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
 
-bench: setup-dev demo
+bench: setup-dev demo chromium
 	$(PY) -m benchmarks.run
 
 clean:

@@ -52,6 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     cmp.add_argument("--html", dest="html_path", help="write the self-contained HTML report here")
     cmp.add_argument("--fail-on", choices=["fail", "warn", "never"], default="fail")
     cmp.add_argument("--deployed-meta", help="registry entry describing an endpoint (models:/name@alias)")
+    cmp.add_argument("--repo-training-data", help="the repo model's training data (CSV/Parquet), for drift")
+    cmp.add_argument("--deployed-training-data", help="the deployed model's training data (CSV/Parquet)")
     cmp.add_argument("--log-to-mlflow", action="store_true", help="record the report on the repo model's run")
     cmp.add_argument("--quiet", action="store_true", help="print nothing but errors")
 
@@ -75,7 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("modelgap: interrupted", file=sys.stderr)
         return EXIT_ERROR
-    except Exception as exc:  # noqa: BLE001 - the contract is one line, never a traceback
+    except Exception as exc:  # the contract is one line, never a traceback
         if os.environ.get("MODELGAP_DEBUG"):
             raise
         text = " ".join(str(exc).split())[:300]
@@ -101,6 +103,9 @@ def _compare(args: argparse.Namespace) -> int:
     from modelgap.summary import summary_lines
 
     _check_output_paths(args)
+    from modelgap.readiness import load_policy
+
+    load_policy(args.policy)  # a bad policy fails now (exit 2), not after loading and comparing two models
     options = CompareOptions(
         target=args.target,
         tolerance=args.tolerance,
@@ -110,10 +115,27 @@ def _compare(args: argparse.Namespace) -> int:
         max_rows=args.max_rows,
         policy_path=args.policy,
         engine=args.engine,
-        extra={"deployed_meta": args.deployed_meta, "tracking_uri": args.tracking_uri},
+        extra={
+            "deployed_meta": args.deployed_meta,
+            "tracking_uri": args.tracking_uri,
+            "repo_training_data": args.repo_training_data,
+            "deployed_training_data": args.deployed_training_data,
+        },
     )
-    repo = load_model(args.repo, tracking_uri=args.tracking_uri)
-    deployed = load_model(args.deployed, tracking_uri=args.tracking_uri)
+    if args.data:
+        from modelgap.tables import check_table
+
+        check_table(args.data)  # a bad data file fails in a second, not after loading two models
+    from modelgap.sources.endpoint import EndpointOptions, probe_rows
+
+    # An endpoint learns what it returns from a few sample rows; --deployed-meta names what it serves.
+    probe = probe_rows(args.data, target=args.target) if args.data else None
+    repo = load_model(args.repo, tracking_uri=args.tracking_uri, endpoint_options=EndpointOptions(probe=probe))
+    deployed = load_model(
+        args.deployed,
+        tracking_uri=args.tracking_uri,
+        endpoint_options=EndpointOptions(deployed_meta=args.deployed_meta, probe=probe),
+    )
     comparison = run_comparison(repo, deployed, data_path=args.data, options=options)
     if args.json_path:
         write_json(comparison, args.json_path)

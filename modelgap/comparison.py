@@ -57,6 +57,24 @@ SectionBuilder = Callable[[Comparison, ProgressFn], None]
 def section_builders() -> list[tuple[str, SectionBuilder]]:
     """The builders in the order they run. Each module appends its own entry here."""
     builders: list[tuple[str, SectionBuilder]] = []
+    from modelgap.predictions import build_metrics, build_predictions
+
+    builders.append(("predictions", build_predictions))  # first: sets comparison.sample for the sections below
+    builders.append(("metrics", build_metrics))  # only with --target; reads the predictions section's outputs
+    from modelgap.explanations import build_explanations
+
+    builders.append(("explanations", build_explanations))  # after "predictions": uses its sample and rows
+    from modelgap.parity import build_parity
+
+    builders.append(("parity", build_parity))  # after "predictions": uses its sample; only with an endpoint
+    from modelgap.data import build_data
+
+    builders.append(("data", build_data))  # after predictions/explanations: its diagnosis reads their slices
+    from modelgap.readiness import build_verdict
+
+    # The verdict judges every section built before it: it must stay LAST. Add new sections above this line.
+    builders.append(("verdict", build_verdict))
+    builders.sort(key=lambda b: b[0] == "verdict")  # stable: keeps it last even if an entry lands below
     return builders
 
 

@@ -72,21 +72,39 @@ def feature_names(obj: Any) -> list[str]:
 
 
 def flatten_params(obj: Any) -> dict[str, Any]:
-    """`get_params(deep=True)` style hyperparameters, nested with `__`, values JSON-safe.
+    """`get_params(deep=True)` style hyperparameters, nested with `__`, values JSON-safe."""
+    return params_with_unknown(obj)[0]
+
+
+def params_with_unknown(obj: Any, *, xgboost_config_lost: bool = False) -> tuple[dict[str, Any], list[str]]:
+    """Flattened hyperparameters, and the names the artifact cannot know (see sources.xgboost_params).
 
     Raw xgboost / lightgbm boosters have no get_params: their training config is flattened instead.
+    `xgboost_config_lost`: the model was reloaded from xgboost's own format, which drops training params.
     """
+    from modelgap.sources.xgboost_params import (
+        complete_wrapper_params,
+        is_xgboost_wrapper,
+        split_raw_booster_params,
+    )
+
     if hasattr(obj, "get_params"):
         try:
             raw = obj.get_params(deep=True)
         except Exception:  # noqa: BLE001 - some wrappers fail deep introspection
             raw = obj.get_params(deep=False)
-        return {name: json_safe(raw[name]) for name in sorted(raw)}
+        out = {name: json_safe(raw[name]) for name in sorted(raw)}
+        unknown: list[str] = []
+        for prefix, est in [("", obj), *((f"{k}__", v) for k, v in raw.items())]:
+            if is_xgboost_wrapper(est):
+                unknown += complete_wrapper_params(out, prefix, est, config_lost=xgboost_config_lost)
+        return out, sorted(unknown)
     if hasattr(obj, "save_config"):  # xgboost.Booster
-        return _flatten_dict(json.loads(obj.save_config()).get("learner", {}))
-    if hasattr(obj, "params") and isinstance(obj.params, dict):  # lightgbm.Booster
-        return {k: json_safe(v) for k, v in sorted(obj.params.items())}
-    return {}
+        flat = _flatten_dict(json.loads(obj.save_config()).get("learner", {}))
+        return split_raw_booster_params(flat) if xgboost_config_lost else (flat, [])
+    if hasattr(obj, "params") and isinstance(obj.params, dict):  # lightgbm.Booster: its model file keeps them
+        return {k: json_safe(v) for k, v in sorted(obj.params.items())}, []
+    return {}, []
 
 
 def _flatten_dict(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:

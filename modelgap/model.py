@@ -41,6 +41,8 @@ class LoadedModel:
 
     `estimator` is the native object (sklearn / xgboost / lightgbm) when the source gives one; explainers use it.
     `params` is None when the source cannot know its hyperparameters (a bare endpoint): unknown, not empty.
+    `unknown_params` names single hyperparameters the artifact does not record (xgboost's own format drops
+    training params): they are left out of `params` and reported as unknown, never guessed.
     Treat instances as read-only: the app caches and shares them.
     """
 
@@ -55,6 +57,7 @@ class LoadedModel:
     values_fn: PredictFn | None = None
     estimator: Any = None
     pyfunc: Any = None
+    unknown_params: list[str] = field(default_factory=list)  # names the artifact does not record (not in params)
 
     @property
     def feature_names(self) -> list[str]:

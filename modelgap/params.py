@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -58,10 +59,13 @@ class KeyedDiff:
     only_in_deployed: list[dict[str, Any]] = field(default_factory=list)
     unchanged: list[dict[str, Any]] = field(default_factory=list)
     known: bool = True  # False when one side cannot know these values (an endpoint's hyperparameters)
+    # Names one side's artifact does not record (xgboost's own format): [{name, repo, deployed, unknown_in}].
+    unknown: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def identical(self) -> bool:
-        return self.known and not (self.changed or self.only_in_repo or self.only_in_deployed)
+        """True only when every value is known on both sides and equal."""
+        return self.known and not (self.changed or self.only_in_repo or self.only_in_deployed or self.unknown)
 
     @property
     def n_differences(self) -> int:
@@ -74,19 +78,37 @@ class KeyedDiff:
             "changed": self.changed,
             "only_in_repo": self.only_in_repo,
             "only_in_deployed": self.only_in_deployed,
+            "unknown": self.unknown,
         }
         if include_unchanged:
             out["unchanged"] = self.unchanged
         return out
 
 
-def diff_mappings(repo: dict[str, Any] | None, deployed: dict[str, Any] | None) -> KeyedDiff:
+def diff_mappings(
+    repo: dict[str, Any] | None,
+    deployed: dict[str, Any] | None,
+    *,
+    unknown_in_repo: Collection[str] = (),
+    unknown_in_deployed: Collection[str] = (),
+) -> KeyedDiff:
+    """Compare two flat mappings; names a side does not record (`unknown_in_*`) are neither equal nor changed."""
     if repo is None or deployed is None:
         return KeyedDiff(known=False)
     result = KeyedDiff()
-    for name in sorted(set(repo) | set(deployed)):
+    unknown_r, unknown_d = set(unknown_in_repo), set(unknown_in_deployed)
+    for name in sorted(set(repo) | set(deployed) | unknown_r | unknown_d):
         a, b = repo.get(name, _MISSING), deployed.get(name, _MISSING)
-        if b is _MISSING:
+        if name in unknown_r or name in unknown_d:
+            result.unknown.append(
+                {
+                    "name": name,
+                    "repo": None if a is _MISSING else a,
+                    "deployed": None if b is _MISSING else b,
+                    "unknown_in": [side for side, u in (("repo", unknown_r), ("deployed", unknown_d)) if name in u],
+                }
+            )
+        elif b is _MISSING:
             result.only_in_repo.append({"name": name, "value": a})
         elif a is _MISSING:
             result.only_in_deployed.append({"name": name, "value": b})
@@ -123,9 +145,7 @@ def diff_schema(repo: LoadedModel, deployed: LoadedModel) -> SchemaDiff:
     d = {f.name: f.dtype for f in deployed.features}
     common = [n for n in repo.feature_names if n in d]
     dtype_changes = [
-        {"column": n, "repo": r[n], "deployed": d[n]}
-        for n in common
-        if r[n] != d[n] and "unknown" not in (r[n], d[n])
+        {"column": n, "repo": r[n], "deployed": d[n]} for n in common if r[n] != d[n] and "unknown" not in (r[n], d[n])
     ]
     deployed_common = [n for n in deployed.feature_names if n in r]
     return SchemaDiff(
@@ -217,7 +237,8 @@ class ParameterComparison:
             merged.only_in_repo += part.only_in_repo
             merged.only_in_deployed += part.only_in_deployed
             merged.unchanged += part.unchanged
-        for lst in (merged.changed, merged.only_in_repo, merged.only_in_deployed, merged.unchanged):
+            merged.unknown += part.unknown
+        for lst in (merged.changed, merged.only_in_repo, merged.only_in_deployed, merged.unchanged, merged.unknown):
             lst.sort(key=lambda e: e["name"])
         return merged
 
@@ -235,7 +256,12 @@ def compare_parameters(repo: LoadedModel, deployed: LoadedModel) -> ParameterCom
     if repo.metadata.sha256 and deployed.metadata.sha256:
         same = repo.metadata.sha256 == deployed.metadata.sha256
     return ParameterComparison(
-        hyperparameters=diff_mappings(hyperparameters(repo.params), hyperparameters(deployed.params)),
+        hyperparameters=diff_mappings(
+            hyperparameters(repo.params),
+            hyperparameters(deployed.params),
+            unknown_in_repo=repo.unknown_params,
+            unknown_in_deployed=deployed.unknown_params,
+        ),
         pipeline=diff_mappings(
             pipeline_structure(repo.params) if repo.params is not None else None,
             pipeline_structure(deployed.params) if deployed.params is not None else None,

@@ -46,6 +46,10 @@ def parameter_lines(comparison: Comparison) -> list[str]:
             lines.append(f"  + {c['name']} = {_value(c['value'])}")
         for c in hp["only_in_deployed"]:
             lines.append(f"  - {c['name']} = {_value(c['value'])}")
+        unknown = [c["name"] for c in hp.get("unknown", [])]
+        if unknown:
+            more = ", ..." if len(unknown) > 8 else ""
+            lines.append(f"  ? {len(unknown)} not recorded in a model file (unknown): {', '.join(unknown[:8])}{more}")
     s = p.schema
     if not s.identical:
         if s.only_in_repo:

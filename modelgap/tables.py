@@ -35,7 +35,7 @@ def detect_format(path: Path) -> str:
     return "csv"
 
 
-def _csv_options(path: Path) -> dict[str, str]:
+def _csv_options(path: Path) -> tuple[str, str]:
     """Delimiter and encoding sniffed from the first bytes, so `;` files and Latin-1 files read right."""
     raw = path.read_bytes()[:65536]
     encoding = "utf-8"
@@ -49,7 +49,12 @@ def _csv_options(path: Path) -> dict[str, str]:
         sep = dialect.delimiter
     except csv.Error:
         sep = ","
-    return {"sep": sep, "encoding": encoding}
+    return sep, encoding
+
+
+def check_table(path: str | Path) -> None:
+    """Fail early, before any slow model loading, when the data file cannot be read: reads a few rows."""
+    read_table(path, max_rows=5)
 
 
 def read_table(path: str | Path, *, max_rows: int | None = None) -> pd.DataFrame:
@@ -60,10 +65,11 @@ def read_table(path: str | Path, *, max_rows: int | None = None) -> pd.DataFrame
         if fmt == "parquet":
             df = _read_parquet(p, max_rows)
         else:
-            df = pd.read_csv(p, nrows=max_rows, **_csv_options(p))
+            sep, encoding = _csv_options(p)
+            df = pd.read_csv(p, nrows=max_rows, sep=sep, encoding=encoding)
     except DataError:
         raise
-    except Exception as exc:  # noqa: BLE001 - pandas/pyarrow raise many types for unreadable input
+    except Exception as exc:
         raise DataError(
             f"{p} could not be read as {fmt.upper()} ({type(exc).__name__}: {' '.join(str(exc).split())[:200]}).",
             "Check the file's format, delimiter and encoding.",
@@ -72,7 +78,9 @@ def read_table(path: str | Path, *, max_rows: int | None = None) -> pd.DataFrame
     return df
 
 
-def iter_table(path: str | Path, *, chunk_rows: int = DEFAULT_CHUNK_ROWS, max_rows: int | None = None) -> Iterator[pd.DataFrame]:
+def iter_table(
+    path: str | Path, *, chunk_rows: int = DEFAULT_CHUNK_ROWS, max_rows: int | None = None
+) -> Iterator[pd.DataFrame]:
     """Chunks of at most `chunk_rows` rows, so large files run in bounded memory. Index = 0-based row position."""
     p = Path(path).expanduser()
     fmt = detect_format(p)
@@ -91,7 +99,8 @@ def iter_table(path: str | Path, *, chunk_rows: int = DEFAULT_CHUNK_ROWS, max_ro
                     if done:
                         return
         else:
-            reader = pd.read_csv(p, chunksize=chunk_rows, **_csv_options(p))
+            sep, encoding = _csv_options(p)
+            reader = pd.read_csv(p, chunksize=chunk_rows, sep=sep, encoding=encoding)
             for chunk in reader:
                 chunk, seen, done = _positioned(chunk, seen, max_rows)
                 if len(chunk):
@@ -100,7 +109,7 @@ def iter_table(path: str | Path, *, chunk_rows: int = DEFAULT_CHUNK_ROWS, max_ro
                     return
     except DataError:
         raise
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise DataError(
             f"{p} could not be read as {fmt.upper()} ({type(exc).__name__}: {' '.join(str(exc).split())[:200]}).",
             "Check the file's format, delimiter and encoding.",

@@ -14,6 +14,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from endpoint_servers import faulty, served  # noqa: E402,F401 - shared by test_endpoint.py and test_parity.py
 from servers import RunningServer, start_mlflow_server  # noqa: E402
 
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")

@@ -101,6 +101,30 @@ def fitted(kind: str, task: str = "binary", seed: int = 0, **params: Any) -> tup
     return est.fit(X, y), X, y
 
 
+def reference_params(model: Any) -> dict[str, Any]:
+    """The tests' own flattening of get_params(deep=True), to check modelgap's against.
+
+    Estimators become their class name, types their dotted name, tuples lists, NaN "NaN", numpy scalars Python.
+    """
+
+    def norm(v: Any) -> Any:
+        if isinstance(v, type):
+            return f"{v.__module__}.{v.__qualname__}"
+        if hasattr(v, "get_params"):
+            return type(v).__name__
+        if isinstance(v, (list, tuple)):
+            return [norm(x) for x in v]
+        if isinstance(v, dict):
+            return {str(k): norm(x) for k, x in v.items()}
+        if isinstance(v, float) and v != v:
+            return "NaN"
+        if isinstance(v, np.generic):
+            return v.item()
+        return v
+
+    return {k: norm(v) for k, v in model.get_params(deep=True).items()}
+
+
 def save_skops(model: Any, path: Path) -> Path:
     import skops.io as sio
 
@@ -109,13 +133,67 @@ def save_skops(model: Any, path: Path) -> Path:
 
 
 def save_mlflow(model: Any, path: Path, X: pd.DataFrame) -> Path:
-    """An MLflow model directory with a signature, saved with the flavor that fits the model."""
+    """An MLflow model directory with a signature, saved with the flavor that fits the model.
+
+    xgboost / lightgbm models (sklearn wrappers or raw Boosters) get their native flavor; requirements are
+    pinned to the running versions, so MLflow does not spend seconds inferring them.
+    """
     import mlflow.sklearn
     from mlflow.models import infer_signature
 
+    module = type(model).__module__.split(".")[0]
+    if module in ("xgboost", "lightgbm"):
+        return _save_native_flavor(model, path, X, module)
     sig = infer_signature(X, model.predict(X))
     mlflow.sklearn.save_model(
         model, str(path), signature=sig, pip_requirements=["scikit-learn"], skops_trusted_types=SKOPS_TRUSTED
+    )
+    return path
+
+
+def _save_native_flavor(model: Any, path: Path, X: pd.DataFrame, module: str) -> Path:
+    import mlflow.lightgbm
+    import mlflow.xgboost
+    from mlflow.models import infer_signature
+
+    raw = module + ".core" == type(model).__module__ or type(model).__module__ == "lightgbm.basic"
+    if raw and module == "xgboost":
+        import xgboost
+
+        output = model.predict(xgboost.DMatrix(X))
+    else:
+        output = model.predict(X)
+    import sklearn
+
+    flavor = mlflow.xgboost if module == "xgboost" else mlflow.lightgbm
+    version = __import__(module).__version__
+    flavor.save_model(
+        model,
+        str(path),
+        signature=infer_signature(X, output),
+        pip_requirements=[f"{module}=={version}", f"scikit-learn=={sklearn.__version__}"],
+    )
+    return path
+
+
+def save_labels_pyfunc(model: Any, path: Path, X: pd.DataFrame, **save_kwargs: Any) -> Path:
+    """A python_function model that returns class labels only (no probabilities), like many custom pyfuncs."""
+    import mlflow.pyfunc
+    from mlflow.models import infer_signature
+
+    class LabelsOnlyModel(mlflow.pyfunc.PythonModel):  # type: ignore[misc]
+        def __init__(self, estimator: Any) -> None:
+            self.estimator = estimator
+
+        def predict(self, context: Any, model_input: pd.DataFrame, params: Any = None) -> np.ndarray:
+            return np.asarray(self.estimator.predict(model_input))
+
+    mlflow.pyfunc.save_model(
+        str(path),
+        python_model=LabelsOnlyModel(model),
+        signature=infer_signature(X, model.predict(X)),
+        pip_requirements=["scikit-learn"],
+        **save_kwargs,
     )
     return path
 
@@ -128,7 +206,10 @@ def log_registered(model: Any, X: pd.DataFrame, name: str, tracking_uri: str, **
     from mlflow.tracking import MlflowClient
 
     client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+    from mlflow.tracking._model_registry import utils as registry_utils
+
     previous = mlflow.get_tracking_uri()
+    previous_registry = registry_utils._registry_uri  # None when unset; the public getter falls back
     mlflow.set_tracking_uri(tracking_uri)
     mlflow.set_registry_uri(tracking_uri)
     try:
@@ -142,9 +223,14 @@ def log_registered(model: Any, X: pd.DataFrame, name: str, tracking_uri: str, **
                 pip_requirements=["scikit-learn"],
                 skops_trusted_types=SKOPS_TRUSTED,
             )
-        mv = client.create_model_version(name, info.model_uri, run_id=run.info.run_id) if _ensure(client, name) else None
+        mv = (
+            client.create_model_version(name, info.model_uri, run_id=run.info.run_id, model_id=info.model_id)
+            if _ensure(client, name)
+            else None
+        )
     finally:
         mlflow.set_tracking_uri(previous)
+        mlflow.set_registry_uri(previous_registry)
     assert mv is not None
     return str(mv.version)
 

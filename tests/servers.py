@@ -60,7 +60,13 @@ class RunningServer:
 
 
 def start_server(
-    cmd: Sequence[str], url: str, ready_path: str, log_path: Path, *, timeout: float = 90, env: dict[str, str] | None = None
+    cmd: Sequence[str],
+    url: str,
+    ready_path: str,
+    log_path: Path,
+    *,
+    timeout: float = 90,
+    env: dict[str, str] | None = None,
 ) -> RunningServer:
     log = log_path.open("wb")
     proc = subprocess.Popen(
@@ -120,3 +126,31 @@ def start_model_server(model_uri: str, workdir: Path, *, env: dict[str, str] | N
         "1",
     ]
     return start_server(cmd, f"http://127.0.0.1:{port}", "/ping", workdir / "serve.log", env=env)
+
+
+def start_streamlit(
+    app: Path, workdir: Path, *, env: dict[str, str] | None = None, timeout: float = 90
+) -> RunningServer:
+    """`streamlit run app` headless on a free loopback port; ready when /_stcore/health answers."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    cmd = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(app),
+        "--server.headless",
+        "true",
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+        "--browser.gatherUsageStats",
+        "false",
+        "--server.fileWatcherType",
+        "none",
+    ]
+    return start_server(
+        cmd, f"http://127.0.0.1:{port}", "/_stcore/health", workdir / "streamlit.log", timeout=timeout, env=env
+    )

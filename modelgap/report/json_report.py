@@ -49,7 +49,7 @@ def comparison_to_dict(comparison: Comparison) -> dict[str, Any]:
         out["notes"] = list(comparison.notes)
     if comparison.errors:
         out["section_errors"] = dict(comparison.errors)
-    return json_safe(out)  # type: ignore[no-any-return]
+    return json_safe(out)
 
 
 def write_json(comparison: Comparison, path: str | Path) -> None:

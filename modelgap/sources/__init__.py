@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from modelgap.errors import SourceError
 from modelgap.model import LoadedModel
+
+if TYPE_CHECKING:
+    from modelgap.sources.endpoint import EndpointOptions
 
 __all__ = ["load_model", "source_kind"]
 
@@ -26,14 +30,24 @@ def source_kind(source: str) -> str:
     return "local"
 
 
-def load_model(source: str, *, tracking_uri: str | None = None, allow_pickle: bool = True) -> LoadedModel:
+def load_model(
+    source: str,
+    *,
+    tracking_uri: str | None = None,
+    allow_pickle: bool = True,
+    endpoint_options: EndpointOptions | None = None,
+) -> LoadedModel:
     """Resolve `source` to a LoadedModel.
+
+    `endpoint_options` (paired registry entry, sample rows to probe, batch settings) apply to endpoints only.
 
     `allow_pickle` covers every artifact whose loading runs code (pickle, joblib, cloudpickled pyfunc):
     the CLI loads the user's own files; the app turns it off for browser uploads.
     """
     if not source or not source.strip():
-        raise SourceError("The model source is empty.", "Give a path, runs:/..., models:/..., a URL or git:<rev>:<path>.")
+        raise SourceError(
+            "The model source is empty.", "Give a path, runs:/..., models:/..., a URL or git:<rev>:<path>."
+        )
     source = source.strip()
     kind = source_kind(source)
     if kind == "run":
@@ -45,13 +59,13 @@ def load_model(source: str, *, tracking_uri: str | None = None, allow_pickle: bo
 
         return load_registry_model(source, tracking_uri, allow_pickle=allow_pickle)
     if kind == "endpoint":
-        from modelgap.sources.endpoint import load_endpoint  # type: ignore[import-not-found,unused-ignore]
+        from modelgap.sources.endpoint import load_endpoint
 
-        return load_endpoint(source)  # type: ignore[no-any-return,unused-ignore]
+        return load_endpoint(source, options=endpoint_options, tracking_uri=tracking_uri, allow_pickle=allow_pickle)
     if kind == "git":
-        from modelgap.sources.git import load_git  # type: ignore[import-not-found,unused-ignore]
+        from modelgap.sources.git import load_git
 
-        return load_git(source, tracking_uri=tracking_uri, allow_pickle=allow_pickle)  # type: ignore[no-any-return,unused-ignore]
+        return load_git(source, tracking_uri=tracking_uri, allow_pickle=allow_pickle)
     if kind == "unknown":
         raise SourceError(
             f"Unknown model source form {source!r}.",

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pickle
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +19,9 @@ PICKLE_SUFFIXES = {".joblib", ".pkl", ".pickle"}
 def check_readable_file(path: Path) -> None:
     """Fail early, naming the file, for the artifacts users most often get wrong."""
     if not path.exists():
-        raise SourceError(f"No model file or directory at {path}.", "Check the path (relative to the working directory).")
+        raise SourceError(
+            f"No model file or directory at {path}.", "Check the path (relative to the working directory)."
+        )
     if path.is_dir():
         return
     size = path.stat().st_size
@@ -73,7 +73,9 @@ def _load_skops(path: Path) -> tuple[Any, ModelMetadata]:
     try:
         with capture_version_warnings(metadata):
             obj = sio.load(path, trusted=trusted)
-    except (zipfile.BadZipFile, EOFError, KeyError, ValueError, OSError) as exc:
+    except UntrustedModelError:
+        raise
+    except Exception as exc:
         raise SourceError(
             f"{path} could not be loaded as a skops file ({type(exc).__name__}: {exc}).",
             "The file is truncated or not a skops file; re-save it with skops.io.dump.",
@@ -93,14 +95,14 @@ def _load_pickle(path: Path, *, allow_pickle: bool) -> tuple[Any, ModelMetadata]
     try:
         with capture_version_warnings(metadata):
             obj = joblib.load(path)
-    except (EOFError, pickle.UnpicklingError, ValueError, KeyError, IndexError, OSError) as exc:
-        raise SourceError(
-            f"{path} could not be unpickled ({type(exc).__name__}: {' '.join(str(exc).split())[:200]}).",
-            "The file is truncated or not a pickle/joblib file; re-save the model.",
-        ) from exc
     except (ModuleNotFoundError, AttributeError) as exc:
         raise SourceError(
             f"{path} needs code that is not installed here ({exc}).",
             "Install the library the model was saved with, or save it as an MLflow model.",
+        ) from exc
+    except Exception as exc:
+        raise SourceError(
+            f"{path} could not be unpickled ({type(exc).__name__}: {' '.join(str(exc).split())[:200]}).",
+            "The file is truncated or not a pickle/joblib file; re-save the model.",
         ) from exc
     return obj, metadata

@@ -104,7 +104,8 @@ def load_mlflow_dir(model_dir: Path, source: str, *, allow_pickle: bool) -> Load
         metadata = base_metadata(model_dir, mlmodel, "xgboost")
         with capture_version_warnings(metadata):
             obj = _guard(lambda: mlflow.xgboost.load_model(str(model_dir)), model_dir)
-        return from_native(obj, source, metadata, features)
+        # xgboost's own format keeps the trees, not the training params: those are unknown, not defaults.
+        return from_native(obj, source, metadata, features, xgboost_config_lost=True)
     if "lightgbm" in flavors:
         conf = flavors["lightgbm"]
         metadata = base_metadata(model_dir, mlmodel, "lightgbm")
@@ -158,7 +159,7 @@ def _load_pyfunc(
     metadata.runs_code = True
     with capture_version_warnings(metadata):
         pyfunc = _guard(lambda: mlflow.pyfunc.load_model(str(model_dir)), model_dir)
-    metadata.model_class = str((mlmodel["flavors"]["python_function"] or {}).get("loader_module") or "pyfunc")
+    metadata.model_class = _pyfunc_class(pyfunc, mlmodel)
     extra = mlmodel.get("metadata") or {}
     task, classes = _pyfunc_task(mlmodel, extra)
     names = [f.name for f in features]
@@ -184,6 +185,18 @@ def _load_pyfunc(
         values_fn=values,
         pyfunc=pyfunc,
     )
+
+
+def _pyfunc_class(pyfunc: Any, mlmodel: dict[str, Any]) -> str:
+    """The user's PythonModel class when there is one, else the flavor's loader module."""
+    try:
+        inner = pyfunc.unwrap_python_model()
+    except Exception:  # noqa: BLE001 - only custom PythonModels can be unwrapped; others raise
+        inner = None
+    if inner is not None:
+        cls = type(inner)
+        return f"{cls.__module__}.{cls.__qualname__}"
+    return str((mlmodel["flavors"]["python_function"] or {}).get("loader_module") or "pyfunc")
 
 
 def _pyfunc_task(mlmodel: dict[str, Any], extra: dict[str, Any]) -> tuple[Task, list[Any]]:
@@ -213,7 +226,7 @@ def _guard(load: Any, model_dir: Path) -> Any:
         return load()
     except (SourceError, UntrustedModelError):
         raise
-    except Exception as exc:  # noqa: BLE001 - MLflow flavors raise anything from EOFError to MlflowException
+    except Exception as exc:
         message = " ".join(str(exc).split())[:300]
         raise SourceError(
             f"{model_dir} could not be loaded ({type(exc).__name__}: {message}).",

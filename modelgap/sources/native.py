@@ -7,20 +7,36 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from modelgap.errors import SourceError
 from modelgap.introspect import (
     detect_task,
     feature_names,
     features_from_names,
-    flatten_params,
     model_class_name,
     native_predict_fns,
+    params_with_unknown,
 )
 from modelgap.model import FeatureSpec, LoadedModel, ModelMetadata
 
 
 def from_native(
-    obj: Any, source: str, metadata: ModelMetadata, features: list[FeatureSpec] | None = None
+    obj: Any,
+    source: str,
+    metadata: ModelMetadata,
+    features: list[FeatureSpec] | None = None,
+    *,
+    xgboost_config_lost: bool = False,
 ) -> LoadedModel:
+    """`xgboost_config_lost`: loaded from xgboost's own model format, which keeps no training params."""
+    from modelgap.sources.boosters import from_booster, is_raw_booster
+
+    if is_raw_booster(obj):
+        return from_booster(obj, source, metadata, features, xgboost_config_lost=xgboost_config_lost)
+    if not callable(getattr(obj, "predict", None)):
+        raise SourceError(
+            f"{source} holds a {model_class_name(obj)} object, not a model with predict().",
+            "Save the fitted estimator or pipeline itself.",
+        )
     task, classes = detect_task(obj)
     names = feature_names(obj)
     if features is None or not features:
@@ -31,17 +47,19 @@ def from_native(
         features = [by_name.get(n, FeatureSpec(n)) for n in names]
     labels, proba, values = native_predict_fns(obj, task, [f.name for f in features])
     metadata.model_class = model_class_name(obj)
+    params, unknown = params_with_unknown(obj, xgboost_config_lost=xgboost_config_lost)
     return LoadedModel(
         source=source,
         task=task,
         classes=classes,
         features=features,
-        params=flatten_params(obj),
+        params=params,
         metadata=metadata,
         labels_fn=labels,
         proba_fn=proba,
         values_fn=values,
         estimator=obj,
+        unknown_params=unknown,
     )
 
 
@@ -57,9 +75,7 @@ def capture_version_warnings(metadata: ModelMetadata) -> Iterator[None]:
             original = getattr(w.message, "original_sklearn_version", None)
             current = getattr(w.message, "current_sklearn_version", None)
             if original and current:
-                text = (
-                    f"Saved with scikit-learn {original}, loaded with {current}: results are unverified."
-                )
+                text = f"Saved with scikit-learn {original}, loaded with {current}: results are unverified."
             else:
                 text = " ".join(str(w.message).split())[:300]
             if text not in metadata.warnings:

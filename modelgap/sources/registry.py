@@ -59,9 +59,9 @@ def parse_models_uri(source: str) -> ModelsUri:
 
 
 def load_registry_model(source: str, tracking_uri: str | None, *, allow_pickle: bool) -> LoadedModel:
+    parsed = parse_models_uri(source)  # a typo fails before any store is touched
     uri = resolve_tracking_uri(tracking_uri)
     client = client_for(uri)
-    parsed = parse_models_uri(source)
     if parsed.logged_model_id:
         info = _logged_model_info(client, parsed.logged_model_id, uri)
         artifact = f"models:/{parsed.logged_model_id}"
@@ -84,7 +84,7 @@ def load_run_artifact(source: str, tracking_uri: str | None, *, allow_pickle: bo
     run_id = m.group(1)
     try:
         run = client.get_run(run_id)
-    except Exception as exc:  # noqa: BLE001 - MlflowException and transport errors
+    except Exception as exc:
         raise mlflow_error(exc, f"run {run_id}", uri) from exc
     model = _download_and_load(source, uri, source, allow_pickle=allow_pickle)
     model.metadata.mlflow.update(_run_info(run))
@@ -101,7 +101,7 @@ def _download_and_load(artifact_uri: str, uri: str, source: str, *, allow_pickle
     try:
         with using_uri(uri):
             local = mlflow.artifacts.download_artifacts(artifact_uri=artifact_uri, dst_path=str(dst))
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise mlflow_error(exc, artifact_uri, uri) from exc
     model: LoadedModel = load_local(Path(local), source, allow_pickle=allow_pickle)
     model.metadata.location = artifact_uri
@@ -123,7 +123,7 @@ def _resolve_version(client: Any, parsed: ModelsUri, uri: str) -> Any:
         )
         if found:
             return max(found, key=lambda v: int(v.version))
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         if "RESOURCE_DOES_NOT_EXIST" not in str(getattr(exc, "error_code", "")) and "not found" not in str(exc).lower():
             raise mlflow_error(exc, f"model {parsed.name}", uri) from exc
     raise SourceError(_missing_reference(parsed), _existing_references(client, parsed.name))
@@ -133,7 +133,7 @@ def _require_registered_model(client: Any, name: str, uri: str) -> None:
     try:
         client.get_registered_model(name)
         return
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         if "RESOURCE_DOES_NOT_EXIST" not in str(getattr(exc, "error_code", "")):
             raise mlflow_error(exc, f"registered model {name}", uri) from exc
     try:
@@ -189,7 +189,7 @@ def _version_info(client: Any, version: Any, uri: str) -> dict[str, Any]:
 def _logged_model_info(client: Any, model_id: str, uri: str) -> dict[str, Any]:
     try:
         logged = client.get_logged_model(model_id)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise mlflow_error(exc, f"logged model {model_id}", uri) from exc
     info: dict[str, Any] = {
         "logged_model_id": model_id,

@@ -47,7 +47,9 @@ def check_reachable(uri: str) -> None:
         import requests
 
         try:
-            resp = requests.get(uri.rstrip("/") + "/health", timeout=HEALTH_TIMEOUT_S, auth=_basic_auth(), headers=_bearer())
+            resp = requests.get(
+                uri.rstrip("/") + "/health", timeout=HEALTH_TIMEOUT_S, auth=_basic_auth(), headers=_bearer()
+            )
         except requests.RequestException as exc:
             raise TrackingServerError(
                 f"Cannot reach the MLflow tracking server at {uri} ({type(exc).__name__}).",
@@ -96,25 +98,30 @@ def client_for(uri: str) -> Any:
 
 @contextmanager
 def using_uri(uri: str) -> Iterator[None]:
-    """Temporarily point mlflow's process-wide URIs at `uri` (download helpers read them)."""
+    """Temporarily point mlflow's process-wide URIs at `uri` (download helpers read them), then put back
+    exactly what was there: the caller's own mlflow use (a notebook, the app) must not notice.
+
+    MLflow has no public getter for "the URI explicitly set, if any" (its getters fall back to defaults),
+    so the module globals are read; None means unset, and the setters accept it.
+    """
     import mlflow
+    from mlflow.tracking._model_registry import utils as registry_utils
+    from mlflow.tracking._tracking_service import utils as tracking_utils
 
     with _GLOBAL_URI_LOCK:
-        old_tracking = os.environ.get("MLFLOW_TRACKING_URI")
-        old_registry = os.environ.get("MLFLOW_REGISTRY_URI")
-        prev = mlflow.get_tracking_uri() if mlflow.is_tracking_uri_set() else None
+        old_tracking_env = os.environ.get("MLFLOW_TRACKING_URI")
+        old_registry_env = os.environ.get("MLFLOW_REGISTRY_URI")
+        old_tracking = getattr(tracking_utils, "_tracking_uri", None)
+        old_registry = getattr(registry_utils, "_registry_uri", None)
         mlflow.set_tracking_uri(uri)
         mlflow.set_registry_uri(uri)
         try:
             yield
         finally:
-            if prev is not None:
-                mlflow.set_tracking_uri(prev)
-            else:
-                mlflow.set_tracking_uri("")
-            mlflow.set_registry_uri("")
-            _restore_env("MLFLOW_TRACKING_URI", old_tracking)
-            _restore_env("MLFLOW_REGISTRY_URI", old_registry)
+            mlflow.set_tracking_uri(old_tracking)  # type: ignore[arg-type,unused-ignore]
+            mlflow.set_registry_uri(old_registry)  # type: ignore[arg-type,unused-ignore]
+            _restore_env("MLFLOW_TRACKING_URI", old_tracking_env)
+            _restore_env("MLFLOW_REGISTRY_URI", old_registry_env)
 
 
 def _restore_env(key: str, value: str | None) -> None:
@@ -134,5 +141,9 @@ def mlflow_error(exc: Exception, what: str, uri: str) -> SourceError:
             "Set MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD, or MLFLOW_TRACKING_TOKEN.",
         )
     if "Max retries" in message or "Connection" in message or "timed out" in message.lower():
-        return TrackingServerError(f"Lost the MLflow tracking server at {uri} while reading {what}.", "Check the server.")
-    return SourceError(f"MLflow could not read {what}: {message.rstrip('.')}.", "Check the source string and the tracking URI.")
+        return TrackingServerError(
+            f"Lost the MLflow tracking server at {uri} while reading {what}.", "Check the server."
+        )
+    return SourceError(
+        f"MLflow could not read {what}: {message.rstrip('.')}.", "Check the source string and the tracking URI."
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 
 from modelgap.errors import SourceError, UntrustedModelError
@@ -31,7 +32,22 @@ TRUSTED_TYPES: frozenset[str] = frozenset(
 
 
 def is_trusted_type(name: str) -> bool:
-    return name in TRUSTED_TYPES or name.startswith(TRUSTED_MODULE_PREFIXES)
+    """On the allow-list: listed by name, or defined (not merely imported) in a trusted module.
+
+    A prefix match alone is not enough: `sklearn.datasets._base.makedirs` is `os.makedirs` re-exported,
+    so the object the name resolves to must itself live in a trusted module.
+    """
+    if name in TRUSTED_TYPES:
+        return True
+    if not name.startswith(TRUSTED_MODULE_PREFIXES):
+        return False
+    module_name, _, attr = name.rpartition(".")
+    try:
+        obj = getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError, ValueError):
+        return False  # skops could not resolve it either
+    home = getattr(obj, "__module__", None)
+    return isinstance(home, str) and (home + ".").startswith(TRUSTED_MODULE_PREFIXES)
 
 
 def trusted_types_for(path: Path) -> list[str]:
@@ -43,7 +59,7 @@ def trusted_types_for(path: Path) -> list[str]:
 
     try:
         found = list(sio.get_untrusted_types(file=path))
-    except Exception as exc:  # noqa: BLE001 - corrupt zips raise many different exceptions
+    except Exception as exc:
         raise SourceError(
             f"{path} is not a readable skops file ({type(exc).__name__}: {exc}).",
             "Check that the file is complete and was written with skops.io.dump.",

@@ -1,0 +1,1 @@
+"""`make bench`: performance is shown here, never by a timed test."""

@@ -1,0 +1,241 @@
+"""Model pickers: for one side, choose the kind of source, then the model from lists where lists exist.
+
+Each picker draws its widgets (keys `modelgap.pick.<side>.<field>`) and returns the chosen source string,
+or None while the choice is incomplete or refused (the reason is shown with st.error). Nothing is loaded
+here: the sidebar's Compare button applies the choice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from components import catalog, uploads
+from components.config import APP_ROOT, check_allowed_path, pickle_uploads_allowed
+from modelgap.errors import ModelgapError
+from modelgap.sources import source_kind
+
+PICK = "modelgap.pick."
+URI_KEY = PICK + "uri"
+OTHER = "__other__"
+KIND_LABELS = {
+    "registry": "MLflow registry",
+    "run": "MLflow run",
+    "local": "File or folder on this server",
+    "upload": "Upload a model file",
+    "git": "Git revision",
+    "endpoint": "Live scoring endpoint",
+    "text": "Any source string",
+}
+
+
+def key(side: str, name: str) -> str:
+    return f"{PICK}{side}.{name}"
+
+
+def describe(source: str) -> dict[str, str]:
+    """The picker fields that reproduce `source` (used to pre-fill the widgets from a link or the demo)."""
+    s = source.strip()
+    kind = source_kind(s)
+    if kind == "registry":
+        from modelgap.sources.registry import parse_models_uri
+
+        try:
+            parsed = parse_models_uri(s)
+        except ModelgapError:
+            return {"kind": "text", "text": s}
+        if parsed.logged_model_id:
+            return {"kind": "text", "text": s}
+        ref = f"@{parsed.alias}" if parsed.alias else (parsed.version or parsed.stage or "")
+        return {"kind": "registry", "model": parsed.name, "ref": ref}
+    if kind == "run":
+        body = s[len("runs:/") :]
+        run_id, _, artifact = body.partition("/")
+        return (
+            {"kind": "run", "run": run_id, "artifact": artifact} if run_id and artifact else {"kind": "text", "text": s}
+        )
+    if kind == "git":
+        return {"kind": "git", "git": s}
+    if kind == "endpoint":
+        return {"kind": "endpoint", "endpoint": s}
+    if kind == "local":
+        return {"kind": "local", "path": s}
+    return {"kind": "text", "text": s}
+
+
+def select(
+    label: str,
+    options: Sequence[Any],
+    widget_key: str,
+    *,
+    format_func: Callable[[Any], str] = str,
+    help: str | None = None,
+) -> Any:
+    """A selectbox whose pre-filled value stays selectable even when the list no longer offers it."""
+    opts = list(options)
+    current = st.session_state.get(widget_key)
+    if current is not None and current not in opts:
+        opts.insert(0, current)
+    return st.selectbox(label, opts, key=widget_key, format_func=format_func, help=help)
+
+
+def model_picker(side: str, tracking_uri: str | None) -> str | None:
+    """The kind of source, then that kind's widgets; the chosen source string or None."""
+    kind = st.selectbox(
+        "Kind of source",
+        list(KIND_LABELS),
+        key=key(side, "kind"),
+        format_func=KIND_LABELS.__getitem__,
+        help="Where this model comes from. Lists are offered where the source can be browsed.",
+    )
+    try:
+        if kind == "registry":
+            return _registry(side, tracking_uri)
+        if kind == "run":
+            return _run(side, tracking_uri)
+        if kind == "local":
+            return _local(side)
+        if kind == "upload":
+            return _upload(side)
+    except ModelgapError as err:
+        st.error(err.one_line(), icon=":material/error:")
+        return None
+    if kind == "git":
+        return _typed(side, "git", "git:<revision>:<path>", "git:HEAD~1:models/model.skops", ("git:",))
+    if kind == "endpoint":
+        return _typed(side, "endpoint", "Scoring URL", "http://127.0.0.1:5001/invocations", ("http://", "https://"))
+    return _typed(side, "text", "Source", "models:/name@alias, runs:/<run>/<path>, a path…", ())
+
+
+def _registry(side: str, uri: str | None) -> str | None:
+    if not uri:
+        st.warning("Set the MLflow tracking URI above to browse the registry.")
+        return None
+    names = catalog.registered_models(uri)
+    if not names:
+        st.info("No registered models at this tracking URI.")
+        return None
+    name = select("Registered model", names, key(side, "model"))
+    alias_map = catalog.aliases(uri, name)
+    versions = {v.version: v for v in catalog.model_versions(uri, name)}
+    refs = [f"@{a}" for a in alias_map] + list(versions)
+
+    def label(ref: str) -> str:
+        version = alias_map.get(ref[1:]) if ref.startswith("@") else ref
+        info = versions.get(version or "")
+        head = f"{ref} → v{version}" if ref.startswith("@") else f"v{ref}"
+        if info is None:
+            return f"{head} (not found)" if ref.startswith("@") or ref.isdigit() else ref
+        tags = f" {' '.join('@' + a for a in info.aliases)}" if info.aliases and not ref.startswith("@") else ""
+        when = f", {info.created[:10]}" if info.created else ""
+        return f"{head}{tags} · {info.run_name or 'no run'}{when}"
+
+    ref = select(
+        "Version or alias",
+        refs,
+        key(side, "ref"),
+        format_func=label,
+        help="An alias (such as @champion) follows whichever version it points to; a number is one fixed version.",
+    )
+    version = alias_map.get(ref[1:]) if ref.startswith("@") else ref
+    info = versions.get(version or "")
+    if info is not None:
+        st.caption(
+            f"v{info.version} · run **{info.run_name or '—'}** · registered {info.created or '—'}"
+            + (f"  \n{info.description}" if info.description else "")
+        )
+    if ref.startswith("@"):
+        return f"models:/{name}{ref}"
+    return f"models:/{name}/{ref}"
+
+
+def _run(side: str, uri: str | None) -> str | None:
+    if not uri:
+        st.warning("Set the MLflow tracking URI above to browse runs.")
+        return None
+    experiments = catalog.experiments(uri)
+    exp_key, run_key = key(side, "experiment"), key(side, "run")
+    if exp_key not in st.session_state and st.session_state.get(run_key):
+        found = catalog.run_experiment(uri, st.session_state[run_key])
+        if found:
+            st.session_state[exp_key] = found
+    experiment = select("Experiment", list(experiments), exp_key, format_func=lambda e: experiments.get(e, e))
+    if experiment is None:
+        st.info("No experiments at this tracking URI.")
+        return None
+    runs = {r.run_id: r for r in catalog.runs(uri, experiment)}
+
+    def run_label(run_id: str) -> str:
+        r = runs.get(run_id)
+        return f"{r.run_name} · {r.started or '—'}" if r else run_id
+
+    run_id = select("Run", list(runs), run_key, format_func=run_label)
+    if run_id is None:
+        st.info("This experiment has no runs.")
+        return None
+    artifact = select("Logged model", catalog.run_models(uri, experiment, run_id), key(side, "artifact"))
+    if artifact is None:
+        st.info("This run logged no model.")
+        return None
+    return f"runs:/{run_id}/{artifact}"
+
+
+def display_path(path: str) -> str:
+    if path == OTHER:
+        return "Other path…"
+    p = Path(path)
+    try:
+        return str(p.relative_to(APP_ROOT))
+    except ValueError:
+        return path
+
+
+def _local(side: str) -> str | None:
+    found = catalog.model_files(catalog.allowed_key())
+    choice = select(
+        "Model file or folder",
+        [*found, OTHER],
+        key(side, "path"),
+        format_func=display_path,
+        help="MLflow model folders and .skops/.joblib/.pkl files below the folders this server allows.",
+    )
+    source = str(choice or "")
+    if choice == OTHER:
+        source = st.text_input("Path on the server", key=key(side, "path_text"), placeholder="/models/model.skops")
+    source = source.strip()
+    if not source:
+        return None
+    check_allowed_path(source, "Model path")
+    return source
+
+
+def _upload(side: str) -> str | None:
+    pickle_note = "" if pickle_uploads_allowed() else " Pickle/joblib files are refused: loading one runs code."
+    upload = st.file_uploader(
+        "Model file",
+        type=["skops", "zip", "joblib", "pkl", "pickle"],
+        key=key(side, "upload"),
+        help="A .skops file or a zipped MLflow model folder. The content is checked, not the extension." + pickle_note,
+    )
+    if upload is None:
+        return None
+    memo_key = key(side, "upload_source")
+    memo = st.session_state.get(memo_key)
+    if memo and memo.get("id") == upload.file_id:
+        return str(memo["source"])
+    source = uploads.store_model_upload(upload.getvalue(), upload.name)
+    st.session_state[memo_key] = {"id": upload.file_id, "source": source}
+    return source
+
+
+def _typed(side: str, field: str, label: str, placeholder: str, prefixes: tuple[str, ...]) -> str | None:
+    text = st.text_input(label, key=key(side, field), placeholder=placeholder).strip()
+    if not text:
+        return None
+    if prefixes and not text.startswith(prefixes):
+        st.error(f"{label} must start with {' or '.join(prefixes)}.", icon=":material/error:")
+        return None
+    return text

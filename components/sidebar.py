@@ -1,0 +1,133 @@
+"""The shared sidebar: which two models are compared (fingerprint badges) and the panel that changes them.
+
+The panel is an `st.fragment`: changing a picker reruns only the panel (registry listings are cached), and
+nothing is loaded until **Compare** is pressed. It is not an `st.form` on purpose: inside a form a widget
+cannot update the lists below it, so the versions could not follow the chosen registered model.
+A comparison that fails shows its reason and leaves the previous one on screen.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from components import compute, data_picker, state
+from components.badges import data_line, model_badge
+from components.cards import side_label
+from components.config import default_tracking_uri
+from components.pickers import PICK, URI_KEY, describe, key, model_picker
+from components.state import DEFAULT_SHAP_ROWS, ComparisonSpec
+from modelgap.comparison import Comparison
+
+SEEDED_FROM = PICK + "seeded_from"
+APPLY_KEY = PICK + "apply"
+RELOAD_KEY = "modelgap.reload"
+SHAP_KEY = PICK + "shap_rows"
+TOLERANCE_KEY = PICK + "tolerance"
+
+
+def render(comparison: Comparison | None) -> None:
+    """Draw the sidebar below the page navigation."""
+    with st.sidebar:
+        _current(comparison)
+        open_panel = comparison is None or state.apply_error() is not None
+        with st.expander("Change the comparison", expanded=open_panel, icon=":material/swap_horiz:"):
+            panel()
+
+
+def _current(comparison: Comparison | None) -> None:
+    spec = state.current_spec()
+    if comparison is not None:
+        model_badge("repo", comparison.repo)
+        model_badge("deployed", comparison.deployed)
+        data_line(comparison.data_path, comparison.options.target)
+    elif spec is not None:
+        st.caption(f"Repo: `{spec.repo}`  \nDeployed: `{spec.deployed}`  \n(not compared: see the message on the page)")
+    else:
+        st.caption("No comparison chosen yet.")
+    if spec is not None and st.button(
+        "Reload from the sources",
+        key=RELOAD_KEY,
+        type="tertiary",
+        icon=":material/refresh:",
+        help="Load both models again, e.g. after an alias was moved to another version in the registry.",
+    ):
+        compute.forget(spec)
+        state.clear_failure()
+        st.rerun()
+    st.caption("The page address reproduces this view: copy it to share.")
+
+
+def seed(spec: ComparisonSpec | None, demo_sample: str | None) -> None:
+    """Pre-fill every picker from `spec` once per spec (first run, a shared link, the back button)."""
+    wanted = spec.key() if spec else "none"
+    if st.session_state.get(SEEDED_FROM) == wanted:
+        return
+    for name in [k for k in st.session_state if str(k).startswith(PICK)]:
+        del st.session_state[name]
+    st.session_state[URI_KEY] = (spec.tracking_uri if spec else None) or default_tracking_uri() or ""
+    if spec is not None:
+        for side, source in (("repo", spec.repo), ("deployed", spec.deployed)):
+            for field, value in describe(source).items():
+                st.session_state[key(side, field)] = value
+        data_picker.seed(spec.data_path, spec.target, demo_sample)
+        st.session_state[SHAP_KEY] = spec.shap_rows
+        st.session_state[TOLERANCE_KEY] = spec.tolerance or 0.0
+    st.session_state[SEEDED_FROM] = wanted
+
+
+@st.fragment
+def panel() -> None:
+    """Pickers for both models and the data, and the Compare button."""
+    demo = compute.demo_spec()
+    demo_sample = demo.data_path if demo else None
+    seed(state.current_spec() or demo, demo_sample)
+    uri = st.text_input(
+        "MLflow tracking URI",
+        key=URI_KEY,
+        help="Where the registry and runs are: http(s)://server or sqlite:///path. Read only: nothing is written.",
+    ).strip()
+    st.markdown(side_label("repo"), unsafe_allow_html=True)
+    repo = model_picker("repo", uri or None)
+    st.markdown(side_label("deployed"), unsafe_allow_html=True)
+    deployed = model_picker("deployed", uri or None)
+    st.markdown("**Sample data**")
+    data_path, target, data_ok = data_picker.data_picker(demo_sample)
+    st.session_state.setdefault(SHAP_KEY, DEFAULT_SHAP_ROWS)
+    st.session_state.setdefault(TOLERANCE_KEY, 0.0)
+    with st.expander("Options", icon=":material/tune:"):
+        shap_rows = st.number_input(
+            "Rows explained with SHAP",
+            min_value=0,
+            max_value=100_000,
+            step=100,
+            key=SHAP_KEY,
+            help="SHAP values say how much each input column pushed a prediction. 0 skips explanations.",
+        )
+        tolerance = st.number_input(
+            "Regression tolerance (0 = automatic)",
+            min_value=0.0,
+            format="%.6g",
+            key=TOLERANCE_KEY,
+            help="Regression only: a row disagrees when |repo - deployed| is above this. "
+            "Automatic: 1% of the spread of the deployed model's predictions.",
+        )
+    clicked = st.button("Compare", type="primary", key=APPLY_KEY, icon=":material/compare_arrows:", width="stretch")
+    if clicked:
+        if not (repo and deployed and data_ok):
+            state.set_apply_error("Choose both models and the sample data first.")
+        else:
+            candidate = ComparisonSpec(
+                repo=repo,
+                deployed=deployed,
+                tracking_uri=uri or None,
+                data_path=data_path,
+                target=target,
+                tolerance=float(tolerance) if tolerance else None,
+                shap_rows=int(shap_rows or 0),
+            )
+            if compute.apply(candidate):
+                st.session_state[SEEDED_FROM] = candidate.key()
+                st.rerun()
+    message = state.apply_error()
+    if message:
+        st.error(f"Not changed: {message}", icon=":material/error:")

@@ -1,0 +1,261 @@
+"""Session state behind typed accessors, and its two-way sync with the page's query parameters.
+
+Session state holds small specs only (source strings, a tracking URI, a data path, a target, the chosen row,
+page settings) under `modelgap.*` keys: never DataFrames or models, which live in the shared caches of
+`components.compute`. The part someone may want to share is mirrored in `st.query_params`, so the page's
+address reproduces the view:
+
+    repo, deployed  model source strings        data  sample data path     target  label column
+    uri             MLflow tracking URI         row   chosen row (0-based)
+    tol, shap       tolerance / SHAP rows, written only when they differ from the defaults
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+import streamlit as st
+
+from modelgap.comparison import CompareOptions
+
+PREFIX = "modelgap."
+QUERY_KEYS = ("repo", "deployed", "data", "target", "uri", "row", "tol", "shap")
+DEFAULT_SHAP_ROWS = CompareOptions().shap_rows
+
+# One key per field of the current ComparisonSpec (small strings and numbers).
+_SPEC_KEYS = {
+    "repo": PREFIX + "repo_source",
+    "deployed": PREFIX + "deployed_source",
+    "tracking_uri": PREFIX + "tracking_uri",
+    "data_path": PREFIX + "data_path",
+    "target": PREFIX + "target",
+    "tolerance": PREFIX + "tolerance",
+    "shap_rows": PREFIX + "shap_rows",
+}
+_ROW = PREFIX + "row"
+_SYNCED = PREFIX + "synced_params"  # what the URL held after our last sync
+_FAILURE = PREFIX + "failure"  # {"key", "message"}: the current spec could not be compared
+_APPLY_ERROR = PREFIX + "apply_error"  # the last rejected change (the previous comparison was kept)
+_PAGE = PREFIX + "page."
+
+
+@dataclass(frozen=True)
+class ComparisonSpec:
+    """The unit of "the current comparison": small strings and numbers, cheap to hash, store and share."""
+
+    repo: str
+    deployed: str
+    tracking_uri: str | None = None
+    data_path: str | None = None
+    target: str | None = None
+    tolerance: float | None = None
+    shap_rows: int = DEFAULT_SHAP_ROWS
+
+    def key(self) -> str:
+        """A stable string naming this spec (cache keys, "has it changed?")."""
+        return json.dumps(asdict(self), sort_keys=True)
+
+    def options(self) -> CompareOptions:
+        """The core's options for this spec: the same numbers the CLI gives for the same flags."""
+        return CompareOptions(
+            target=self.target,
+            tolerance=self.tolerance,
+            shap_rows=self.shap_rows,
+            no_shap=self.shap_rows <= 0,
+            extra={"tracking_uri": self.tracking_uri},
+        )
+
+    def to_params(self) -> dict[str, str]:
+        """The query parameters for this spec (empty values left out)."""
+        out = {"repo": self.repo, "deployed": self.deployed}
+        for key, value in (("data", self.data_path), ("target", self.target), ("uri", self.tracking_uri)):
+            if value:
+                out[key] = value
+        if self.tolerance is not None:
+            out["tol"] = repr(self.tolerance)
+        if self.shap_rows != DEFAULT_SHAP_ROWS:
+            out["shap"] = str(self.shap_rows)
+        return out
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, str], defaults: ComparisonSpec | None) -> ComparisonSpec | None:
+        """A spec from query parameters; fields the link leaves out come from `defaults` (the demo)."""
+        base = defaults or ComparisonSpec(repo="", deployed="")
+        changes: dict[str, Any] = {}
+        for key, field_name in (("repo", "repo"), ("deployed", "deployed")):
+            if params.get(key):
+                changes[field_name] = params[key].strip()
+        for key, field_name in (("data", "data_path"), ("target", "target"), ("uri", "tracking_uri")):
+            if key in params:
+                changes[field_name] = params[key].strip() or None
+        if "tol" in params:
+            changes["tolerance"] = _float_or_none(params["tol"])
+        if "shap" in params:
+            changes["shap_rows"] = _int_or(params["shap"], base.shap_rows)
+        spec = replace(base, **changes)
+        return spec if spec.repo and spec.deployed else None
+
+
+def _float_or_none(text: str) -> float | None:
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if value > 0 else None
+
+
+def _int_or(text: str, default: int) -> int:
+    try:
+        return max(0, int(text))
+    except ValueError:
+        return default
+
+
+def _int_or_none(text: str | None) -> int | None:
+    if text is None or not text.strip().isdigit():
+        return None
+    return int(text)
+
+
+# ------------------------------------------------------------------ the current comparison
+
+
+def current_spec() -> ComparisonSpec | None:
+    """The comparison the pages show, or None before one is chosen (no demo, no link)."""
+    ss = st.session_state
+    repo, deployed = ss.get(_SPEC_KEYS["repo"]), ss.get(_SPEC_KEYS["deployed"])
+    if not repo or not deployed:
+        return None
+    return ComparisonSpec(
+        repo=str(repo),
+        deployed=str(deployed),
+        tracking_uri=ss.get(_SPEC_KEYS["tracking_uri"]),
+        data_path=ss.get(_SPEC_KEYS["data_path"]),
+        target=ss.get(_SPEC_KEYS["target"]),
+        tolerance=ss.get(_SPEC_KEYS["tolerance"]),
+        shap_rows=int(ss.get(_SPEC_KEYS["shap_rows"], DEFAULT_SHAP_ROWS)),
+    )
+
+
+def set_spec(spec: ComparisonSpec) -> None:
+    """Make `spec` the current comparison and forget the failures of the previous one."""
+    for name, value in asdict(spec).items():
+        st.session_state[_SPEC_KEYS[name]] = value
+    st.session_state.pop(_FAILURE, None)
+
+
+def chosen_row() -> int | None:
+    """The row (0-based position in the data file) a page drilled into, shared in the URL as `row`."""
+    value = st.session_state.get(_ROW)
+    return int(value) if value is not None else None
+
+
+def set_chosen_row(row: int | None) -> None:
+    st.session_state[_ROW] = None if row is None else int(row)
+
+
+def failure() -> dict[str, str] | None:
+    """{"key", "message"} when the current spec could not be compared (kept so it is not retried every rerun)."""
+    value = st.session_state.get(_FAILURE)
+    return dict(value) if value else None
+
+
+def set_failure(spec: ComparisonSpec, message: str) -> None:
+    st.session_state[_FAILURE] = {"key": spec.key(), "message": message}
+
+
+def clear_failure() -> None:
+    st.session_state.pop(_FAILURE, None)
+
+
+def apply_error() -> str | None:
+    """Why the last change of the comparison was rejected (the previous comparison was kept)."""
+    value = st.session_state.get(_APPLY_ERROR)
+    return str(value) if value else None
+
+
+def set_apply_error(message: str | None) -> None:
+    if message:
+        st.session_state[_APPLY_ERROR] = message
+    else:
+        st.session_state.pop(_APPLY_ERROR, None)
+
+
+# ------------------------------------------------------------------ page settings
+
+
+def page_setting(page: str, name: str, default: Any) -> Any:
+    """A small per-page setting (a toggle, a search string) that survives switching pages."""
+    return st.session_state.get(f"{_PAGE}{page}.{name}", default)
+
+
+def set_page_setting(page: str, name: str, value: Any) -> None:
+    st.session_state[f"{_PAGE}{page}.{name}"] = value
+
+
+def setting_widget_key(page: str, name: str, default: Any) -> str:
+    """The key for a widget bound to a page setting, pre-filled from it.
+
+    Streamlit drops a widget's state when its page is not shown; the setting keeps the value, and this puts
+    it back before the widget is drawn. Store the widget's return value with `set_page_setting` afterwards.
+    """
+    key = f"{PREFIX}widget.{page}.{name}"
+    if key not in st.session_state:
+        st.session_state[key] = page_setting(page, name, default)
+    return key
+
+
+# ------------------------------------------------------------------ query parameters
+
+
+def share_params() -> dict[str, str]:
+    """The query parameters that reproduce the current view (for st.page_link and shared links)."""
+    spec = current_spec()
+    params = spec.to_params() if spec else {}
+    row = chosen_row()
+    if row is not None:
+        params["row"] = str(row)
+    return params
+
+
+def _url_params() -> dict[str, str]:
+    return {k: st.query_params[k] for k in QUERY_KEYS if k in st.query_params}
+
+
+def read_url(defaults: ComparisonSpec | None) -> ComparisonSpec | None:
+    """Start of every run: the comparison the URL asks for when it is not the session's, else None.
+
+    On a session's first run the URL (a shared link) or else `defaults` (the demo) becomes the current spec
+    directly. Later, navigation may clear the URL (then `write_url` restores it); a URL that changed to other
+    values (the browser's back button) is returned, for the caller to apply like a picker change.
+    """
+    params = _url_params()
+    synced = st.session_state.get(_SYNCED)
+    if synced is None:  # first run of this session
+        spec = ComparisonSpec.from_params(params, defaults) if params else defaults
+        if spec is not None:
+            set_spec(spec)
+        set_chosen_row(_int_or_none(params.get("row")))
+        st.session_state[_SYNCED] = params
+        return None
+    if not params or params == synced:
+        return None
+    set_chosen_row(_int_or_none(params.get("row")))
+    st.session_state[_SYNCED] = params
+    wanted = ComparisonSpec.from_params(params, current_spec() or defaults)
+    return wanted if wanted is not None and wanted != current_spec() else None
+
+
+def write_url() -> None:
+    """End of the state changes of a run: mirror the current comparison into the URL (only what changed)."""
+    wanted = share_params()
+    if _url_params() != wanted:
+        for key in QUERY_KEYS:
+            if key in wanted:
+                st.query_params[key] = wanted[key]
+            elif key in st.query_params:
+                del st.query_params[key]
+    st.session_state[_SYNCED] = wanted

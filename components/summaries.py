@@ -1,0 +1,148 @@
+"""The few numbers the Overview and the section pages show, read from a Comparison (no Streamlit here).
+
+Section results are read through their `to_dict()` (the JSON report's form) and defensively: a key may be
+missing while a section is still growing, and then the number is simply not shown.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from modelgap.comparison import Comparison
+from modelgap.params import ParameterComparison
+
+LOG = logging.getLogger("modelgap.app")
+MIN_SLICE_ROWS = 30  # smaller slices are noise; the readiness check's default uses the same floor
+
+
+@dataclass(frozen=True)
+class ParameterCounts:
+    same_artifact: bool | None  # None: a side has no artifact hash
+    same_params: bool
+    params_known: bool
+    params_changed: int  # hyperparameters and pipeline structure: changed, added or removed
+    params_unknown: int  # recorded on one side only (an artifact format that drops them)
+    schema_differences: int  # input columns added, removed or with another type
+    order_changed: bool
+    library_differences: int  # library and Python versions that differ
+
+
+def parameter_counts(p: ParameterComparison) -> ParameterCounts:
+    return ParameterCounts(
+        same_artifact=p.same_artifact,
+        same_params=p.identical,
+        params_known=p.hyperparameters.known and p.pipeline.known,
+        params_changed=p.hyperparameters.n_differences + p.pipeline.n_differences,
+        params_unknown=len(p.hyperparameters.unknown) + len(p.pipeline.unknown),
+        schema_differences=len(p.schema.only_in_repo) + len(p.schema.only_in_deployed) + len(p.schema.dtype_changes),
+        order_changed=p.schema.order_changed,
+        library_differences=p.environment.n_differences,
+    )
+
+
+def section_dict(comparison: Comparison, name: str) -> dict[str, Any] | None:
+    """`comparison.sections[name].to_dict()`, or None when the section is absent or cannot be rendered."""
+    result = comparison.sections.get(name)
+    if result is None:
+        return None
+    if isinstance(result, dict):
+        return result
+    to_dict = getattr(result, "to_dict", None)
+    if not callable(to_dict):
+        return None
+    try:
+        out = to_dict()
+    except Exception:  # one section's bug must not blank the page; logged with its traceback
+        LOG.exception("The %s section could not be turned into a dict", name)
+        return None
+    return out if isinstance(out, dict) else None
+
+
+def why_missing(comparison: Comparison, name: str) -> str:
+    """Plain words for why a section is not there: its error, a note that names it, or the usual reason."""
+    if name in comparison.errors:
+        return f"It could not be computed: {comparison.errors[name]}"
+    notes = [n for n in comparison.notes if name.lower() in n.lower()]
+    if notes:
+        return " ".join(notes)
+    if name in ("predictions", "explanations", "data") and not comparison.data_path and comparison.data is None:
+        return "It needs sample data: pick a data file in the sidebar."
+    return "This comparison does not include it."
+
+
+def number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value)
+
+
+def worst_slice(predictions: dict[str, Any]) -> dict[str, Any] | None:
+    """The slice (a category or value range of one column) with the highest disagreement rate, big enough."""
+    from modelgap.readiness.checks_predictions import slice_records
+
+    records = slice_records(predictions.get("slices"))
+    sized = [r for r in records if r.get("rate") is not None and (r.get("size") is None or r["size"] >= MIN_SLICE_ROWS)]
+    if not sized:
+        return None
+    return max(sized, key=lambda r: float(r["rate"]))
+
+
+def slice_name(record: dict[str, Any]) -> str:
+    """'region = North', or 'credit_score in [462, 605]' for a range."""
+    column, label = record.get("column"), str(record.get("label"))
+    if column is None:
+        return label
+    return f"{column} {label}" if label.startswith(("in ", "<", ">", "=")) else f"{column} = {label}"
+
+
+def slice_table(predictions: dict[str, Any], limit: int = 15) -> list[dict[str, Any]]:
+    """The slices with the highest disagreement, for a table."""
+    from modelgap.readiness.checks_predictions import slice_records
+
+    records = [r for r in slice_records(predictions.get("slices")) if r.get("rate") is not None]
+    records.sort(key=lambda r: float(r["rate"]), reverse=True)
+    return [
+        {"column": r.get("column"), "slice": r.get("label"), "rows": r.get("size"), "disagreement": r.get("rate")}
+        for r in records[:limit]
+    ]
+
+
+def importance_changes(explanations: dict[str, Any], limit: int = 5) -> list[dict[str, Any]]:
+    """The features whose importance rank moved most (ties: the larger importance change first)."""
+    rows: list[dict[str, Any]] = []
+    order: dict[str, tuple[int, float]] = {}
+    for f in explanations.get("features") or []:
+        if not isinstance(f, dict) or "feature" not in f:
+            continue
+        r_rank, d_rank = f.get("repo_rank"), f.get("deployed_rank")
+        r_imp, d_imp = number(f.get("repo_importance")), number(f.get("deployed_importance"))
+        moved = abs(r_rank - d_rank) if isinstance(r_rank, int) and isinstance(d_rank, int) else 0
+        change = (r_imp or 0.0) - (d_imp or 0.0)
+        name = str(f["feature"])
+        order[name] = (moved, abs(change))
+        rows.append(
+            {
+                "feature": name,
+                "deployed_rank": d_rank,
+                "repo_rank": r_rank,
+                "deployed_importance": d_imp,
+                "repo_importance": r_imp,
+                "change": change,
+            }
+        )
+    changed = [r for r in rows if order[r["feature"]] != (0, 0.0)]
+    changed.sort(key=lambda r: order[r["feature"]], reverse=True)
+    return changed[:limit]
+
+
+def headline_scalars(d: dict[str, Any], limit: int = 6) -> list[tuple[str, Any]]:
+    """The first top-level numbers, booleans and short strings of a section dict (for a generic summary)."""
+    out: list[tuple[str, Any]] = []
+    for key, value in d.items():
+        if isinstance(value, (bool, int, float)) or (isinstance(value, str) and len(value) <= 40):
+            out.append((key, value))
+        if len(out) >= limit:
+            break
+    return out

@@ -1,0 +1,206 @@
+"""One entry point, `explain`: picks the exact path a model allows, else the model-agnostic one.
+
+Order: tree models (native contributions or TreeExplainer), linear models (closed form), both also as the
+final step of a sklearn Pipeline with derived features summed back to input columns; anything else (pyfunc,
+endpoint, labels-only, unsupported estimator, untraceable preprocessing) goes model-agnostic.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from modelgap.errors import DataError, SchemaMismatchError
+from modelgap.explanations import linear, tree
+from modelgap.explanations.agnostic import AgnosticSettings, explain_agnostic
+from modelgap.explanations.chunks import ChunkResult
+from modelgap.explanations.mapping import MappingError, input_sources, split_pipeline, sum_to_inputs, transform
+from modelgap.explanations.outputs import OUTPUT_SPACES, estimator_output, family, model_output_fn, targets_of
+from modelgap.explanations.result import (
+    Explanation,
+    ProgressCallback,
+    StopCallback,
+    assemble,
+    check_additivity,
+)
+from modelgap.model import LoadedModel
+
+AGNOSTIC_METHOD = "permutation (model-agnostic)"
+LINEAR_METHOD = "linear (closed form)"
+
+
+@dataclass(frozen=True)
+class ExplainSettings:
+    agnostic: AgnosticSettings = field(default_factory=AgnosticSettings)
+    parallel: bool = True  # allow 2 worker processes for long single-core TreeExplainer runs
+    force_agnostic: bool = False  # explain with the agnostic path even when an exact one exists
+
+
+@dataclass
+class _Raw:
+    result: ChunkResult
+    outputs: np.ndarray  # (n_done, k) model output, same targets as the values
+    method: str
+
+
+def explain(
+    model: LoadedModel,
+    X: pd.DataFrame,
+    *,
+    output: str,
+    background: pd.DataFrame | None,
+    progress: ProgressCallback | None = None,
+    should_stop: StopCallback | None = None,
+    settings: ExplainSettings | None = None,
+) -> Explanation:
+    """SHAP values of `model` on rows X, per input column of the model, in `output` space."""
+    start = time.perf_counter()
+    settings = settings or ExplainSettings()
+    if output not in OUTPUT_SPACES:
+        raise ValueError(f"unknown output space {output!r}; expected one of {OUTPUT_SPACES}")
+    if len(X) == 0:
+        raise DataError("There are no rows to explain.", "Give sample data with at least one row.")
+    columns = model.feature_names or list(X.columns)
+    _check_columns(model, X, columns, "data")
+    if background is not None:
+        _check_columns(model, background, columns, "background data")
+    targets, labels = targets_of(model)
+    Xm = X[columns]
+    notes: list[str] = []
+    raw: _Raw | None = None
+    if model.estimator is not None and not settings.force_agnostic:
+        raw = _explain_exact(model, Xm, output, background, progress, should_stop, settings, notes)
+    if raw is None:
+        raw = _explain_agnostic(model, Xm, output, background, progress, should_stop, settings, notes)
+    res = raw.result
+    values, base, outputs = res.values, res.base, raw.outputs
+    if res.n_done == 0:
+        values = np.zeros((0, len(columns), len(targets)))
+        base = np.zeros((0, len(targets)))
+        outputs = np.zeros((0, len(targets)))
+    if values.shape[2] != len(targets) or outputs.shape[1] != len(targets):
+        raise ValueError(
+            f"{model.source}: {values.shape[2]} explained outputs, {outputs.shape[1]} model outputs,"
+            f" {len(targets)} targets"
+        )
+    index = X.index[: res.n_done]
+    frames, bases, outs = assemble(values, base, outputs, index=index, features=columns, targets=targets)
+    if res.stopped:
+        notes.append(f"Stopped early: {res.n_done} of {len(Xm)} rows explained.")
+    return Explanation(
+        values=frames,
+        base_values=bases,
+        outputs=outs,
+        output=output,
+        method=raw.method,
+        targets=targets,
+        class_labels=labels,
+        features=columns,
+        X=X.iloc[: res.n_done],
+        additivity=check_additivity(frames, bases, outs),
+        n_requested=len(X),
+        stopped=res.stopped,
+        seconds=time.perf_counter() - start,
+        notes=notes,
+    )
+
+
+def _check_columns(model: LoadedModel, df: pd.DataFrame, columns: list[str], what: str) -> None:
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise SchemaMismatchError(
+            f"The {what} lacks column(s) {', '.join(missing)} that {model.source} needs.",
+            "Add them to the data file.",
+        )
+
+
+def _explain_exact(
+    model: LoadedModel,
+    Xm: pd.DataFrame,
+    output: str,
+    background: pd.DataFrame | None,
+    progress: ProgressCallback | None,
+    should_stop: StopCallback | None,
+    settings: ExplainSettings,
+    notes: list[str],
+) -> _Raw | None:
+    """The exact path for tree and linear final estimators, or None (with a note saying why)."""
+    parts, final = split_pipeline(model.estimator)
+    name = type(final).__name__
+    tree_ok = tree.supports(final, output, model.task, has_background=background is not None)
+    if not tree_ok and not linear.supports(final, output, model.task):
+        notes.append(f"No exact explainer for {name} in {output} space: explained model-agnostically.")
+        return None
+    try:
+        sources = input_sources(parts, list(Xm.columns)) if parts else None
+    except MappingError as err:
+        notes.append(err.one_line())
+        return None
+    native_frame = not parts and family(final) in ("xgboost", "lightgbm")
+    Xin: Any = Xm if native_frame else tree.as_matrix(transform(parts, Xm))
+    bg: Any = None
+    if background is not None:
+        bg_rows = background[list(Xm.columns)]
+        bg = bg_rows if native_frame else tree.as_matrix(transform(parts, bg_rows))
+    if tree_ok:
+        res = tree.explain_tree(
+            final,
+            Xin,
+            output=output,
+            task=model.task,
+            background=bg,
+            progress=progress,
+            should_stop=should_stop,
+            allow_parallel=settings.parallel,
+        )
+        method = tree.method_name(final, output, model.task)
+        if res.parallel:
+            notes.append("Tree SHAP ran in 2 worker processes (it uses one core per process).")
+    else:
+        mean_source = bg if bg is not None else Xin
+        res = linear.explain_linear(final, Xin, background=mean_source, progress=progress, should_stop=should_stop)
+        method = LINEAR_METHOD
+    done = Xin.iloc[: res.n_done] if hasattr(Xin, "iloc") else Xin[: res.n_done]
+    outputs = estimator_output(final, done, output) if res.n_done else np.zeros((0, 0))
+    if model.task == "binary":
+        res = _positive_class(res)
+        outputs = outputs[:, 1:2] if outputs.shape[1] == 2 else outputs
+    if sources is not None and res.n_done:
+        res.values = sum_to_inputs(res.values, sources, len(Xm.columns))
+    return _Raw(res, outputs, method)
+
+
+def _positive_class(res: ChunkResult) -> ChunkResult:
+    """Binary models explained per class (sklearn forests) keep the positive class only."""
+    if res.n_done and res.values.shape[2] == 2:
+        res.values = res.values[:, :, 1:2]
+        res.base = res.base[:, 1:2]
+    return res
+
+
+def _explain_agnostic(
+    model: LoadedModel,
+    Xm: pd.DataFrame,
+    output: str,
+    background: pd.DataFrame | None,
+    progress: ProgressCallback | None,
+    should_stop: StopCallback | None,
+    settings: ExplainSettings,
+    notes: list[str],
+) -> _Raw:
+    budget = settings.agnostic
+    fn = model_output_fn(model, output)
+    Xa = Xm.head(budget.max_rows)
+    if len(Xm) > budget.max_rows:
+        notes.append(f"Model-agnostic SHAP explained the first {budget.max_rows} of {len(Xm)} rows (row budget).")
+    if background is None:
+        bg = Xm.sample(min(budget.background_rows, len(Xm)), random_state=budget.seed)
+    else:
+        bg = background[list(Xm.columns)]
+    res = explain_agnostic(fn, Xa, bg, settings=budget, progress=progress, should_stop=should_stop)
+    outputs = np.asarray(fn(Xa.iloc[: res.n_done]), dtype=float) if res.n_done else np.zeros((0, 0))
+    return _Raw(res, outputs.reshape(res.n_done, -1) if res.n_done else outputs, AGNOSTIC_METHOD)

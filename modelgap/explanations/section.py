@@ -1,0 +1,116 @@
+"""The `explanations` section of a comparison: SHAP for both models on chosen rows of the sample.
+
+Rows: the largest disagreements first (from the predictions section), then a seeded random sample, up to
+`--shap-rows`. A model that cannot be explained is recorded in `comparison.errors`, never raised.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from modelgap.errors import ModelgapError
+from modelgap.explanations.agnostic import AgnosticSettings
+from modelgap.explanations.compare import ExplanationComparison, compare_explanations
+from modelgap.explanations.engine import ExplainSettings, explain
+from modelgap.explanations.outputs import choose_output_space
+
+if TYPE_CHECKING:
+    from modelgap.comparison import Comparison, ProgressFn
+
+BACKGROUND_ROWS = 100
+DEFAULT_SECONDS = 120.0  # per model; only the model-agnostic path comes near it
+DEFAULT_AGNOSTIC_ROWS = 200
+DEFAULT_TOP_K = 5
+
+
+def pick_rows(
+    sample: pd.DataFrame, disagreement: pd.Series | None, n: int, *, seed: int = 0, top: int = 20
+) -> pd.Index:
+    """Up to n rows: the largest disagreements first (at least `top`, or a tenth of n), then random rows."""
+    n = max(0, min(n, len(sample)))
+    chosen: list[Any] = []
+    if disagreement is not None and n:
+        d = pd.to_numeric(disagreement, errors="coerce")
+        d = d[d.index.isin(sample.index) & (d > 0)]
+        n_top = min(n, max(top, n // 10))
+        chosen = list(d.sort_values(ascending=False, kind="stable").index[:n_top])
+    rest = sample.index[~sample.index.isin(chosen)]
+    k = n - len(chosen)
+    if k > 0:
+        rng = np.random.default_rng(seed)
+        picked = rng.choice(len(rest), size=k, replace=False)
+        chosen += list(rest[np.sort(picked)])
+    return pd.Index(chosen)
+
+
+def build_explanations(comparison: Comparison, progress: ProgressFn) -> None:
+    """Section builder: store an ExplanationComparison in comparison.sections["explanations"]."""
+    if comparison.options.no_shap:
+        comparison.notes.append("Explanations skipped (--no-shap).")
+        return
+    if comparison.sample is None:
+        comparison.notes.append("Explanations need sample data (--data); skipped.")
+        return
+    try:
+        result = explain_comparison(comparison, progress)
+    except ModelgapError as err:
+        comparison.errors["explanations"] = err.one_line()
+        return
+    except Exception as exc:  # one section failing must not lose the others; the reason is kept in errors
+        if os.environ.get("MODELGAP_DEBUG"):
+            raise
+        text = " ".join(str(exc).split())[:300]
+        comparison.errors["explanations"] = f"unexpected {type(exc).__name__}: {text}"
+        return
+    if result is not None:
+        comparison.sections["explanations"] = result
+
+
+def explain_comparison(comparison: Comparison, progress: ProgressFn) -> ExplanationComparison | None:
+    """Explain both models on the chosen rows in their shared output space, then compare."""
+    options = comparison.options
+    sample = comparison.sample
+    assert sample is not None
+    predictions = comparison.sections.get("predictions")
+    rows_frame = getattr(predictions, "rows", None)
+    disagreement = rows_frame["abs_diff"] if isinstance(rows_frame, pd.DataFrame) and "abs_diff" in rows_frame else None
+    rows = pick_rows(sample, disagreement, options.shap_rows, seed=options.seed, top=options.top_n)
+    if len(rows) == 0:
+        comparison.notes.append("Explanations: no rows to explain (--shap-rows 0 or empty data).")
+        return None
+    X = sample.loc[rows]
+    background = sample.sample(min(BACKGROUND_ROWS, len(sample)), random_state=options.seed)
+    output = choose_output_space(comparison.repo, comparison.deployed)
+    extra = options.extra
+    agnostic_rows = int(extra.get("shap_agnostic_rows", DEFAULT_AGNOSTIC_ROWS))
+    settings = ExplainSettings(agnostic=AgnosticSettings(max_rows=agnostic_rows, seed=options.seed))
+    seconds = float(extra.get("shap_seconds", DEFAULT_SECONDS))
+    explanations = []
+    for i, (side, model) in enumerate((("repo", comparison.repo), ("deployed", comparison.deployed))):
+        deadline = time.monotonic() + seconds
+
+        def report(done: int, total: int, side: str = side, i: int = i) -> None:
+            progress(f"Explaining the {side} model ({done}/{total} rows)", (i + done / max(total, 1)) / 2)
+
+        exp = explain(
+            model,
+            X,
+            output=output,
+            background=background,
+            progress=report,
+            should_stop=lambda deadline=deadline: time.monotonic() > deadline,  # type: ignore[misc]
+            settings=settings,
+        )
+        if exp.n_rows == 0:
+            raise ModelgapError(
+                f"The {side} model ({model.source}) could not be explained within {seconds:.0f} s ({exp.method}).",
+                "Lower --shap-rows, or compare a model whose flavor gives its estimator (sklearn/xgboost/lightgbm).",
+            )
+        explanations.append(exp)
+    top_k = int(extra.get("shap_top_k", DEFAULT_TOP_K))
+    return compare_explanations(explanations[0], explanations[1], top_k=top_k)

@@ -1,0 +1,234 @@
+"""Disagreement measures as DESIGN.md defines them, on per-row arrays (pure numpy, no models).
+
+Classification: a row disagrees when the labels differ; its abs diff is the largest absolute difference of
+the two models' class probabilities (binary: of the positive class), or 0/1 when a side gives labels only.
+Regression: abs diff = |repo - deployed|; a row disagrees when it exceeds the tolerance (default: 1% of the
+standard deviation of the deployed model's predictions on the sample).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from modelgap.jsonsafe import json_safe
+from modelgap.model import Task
+
+HISTOGRAM_BINS = 40
+DEFAULT_TOLERANCE_SHARE = 0.01
+
+
+@dataclass
+class RowOutputs:
+    """Both models' outputs for every compared row, as small arrays indexed by 0-based row position.
+
+    Classification: `repo` / `deployed` are int32 codes into `classes` (the common class order); the scores are
+    the positive-class probability (binary) or the probability of the predicted class (multiclass), NaN for a
+    side without probabilities; `repo_proba` / `deployed_proba` (n x k, common order) are kept only when a target
+    is given (the metrics need them). Regression: `repo` / `deployed` are float64 values.
+    `target`: int32 codes (-1 = missing or a label neither model knows) or float64 values (NaN = missing).
+    """
+
+    task: Task
+    classes: list[Any]
+    repo: np.ndarray
+    deployed: np.ndarray
+    abs_diff: np.ndarray
+    diff: np.ndarray  # signed repo - deployed (probability of the positive / most-changed class, or value)
+    repo_score: np.ndarray | None = None
+    deployed_score: np.ndarray | None = None
+    repo_proba: np.ndarray | None = None
+    deployed_proba: np.ndarray | None = None
+    target: np.ndarray | None = None
+    compared_on: str = "values"  # "probabilities", "labels" or "values"
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.repo)
+
+    @property
+    def is_classification(self) -> bool:
+        return self.task != "regression"
+
+    def labels(self, codes: np.ndarray) -> list[Any]:
+        """Class labels for codes (classification) or the values themselves (regression)."""
+        if not self.is_classification:
+            return [float(v) for v in codes]
+        return [self.classes[int(c)] if 0 <= c < len(self.classes) else None for c in codes]
+
+
+def classification_diffs(
+    repo_codes: np.ndarray, deployed_codes: np.ndarray, repo_proba: np.ndarray | None, deployed_proba: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(abs_diff, signed diff) for one block of rows; probabilities in the common class order.
+
+    Without probabilities on both sides: abs diff = 1 where the labels differ, else 0, and no signed diff (NaN).
+    """
+    n = len(repo_codes)
+    if repo_proba is None or deployed_proba is None:
+        return (repo_codes != deployed_codes).astype(float), np.full(n, np.nan)
+    if repo_proba.shape[1] == 2:
+        diff = repo_proba[:, 1] - deployed_proba[:, 1]
+    else:
+        delta = repo_proba - deployed_proba
+        biggest = np.argmax(np.abs(delta), axis=1)
+        diff = delta[np.arange(n), biggest]
+    return np.abs(diff), diff
+
+
+def predicted_scores(proba: np.ndarray | None, codes: np.ndarray) -> np.ndarray:
+    """Binary: the positive-class probability; multiclass: the probability of the predicted class; else NaN."""
+    n = len(codes)
+    if proba is None:
+        return np.full(n, np.nan)
+    if proba.shape[1] == 2:
+        return np.asarray(proba[:, 1], dtype=float)
+    inside = (codes >= 0) & (codes < proba.shape[1])
+    out = np.full(n, np.nan)
+    out[inside] = proba[np.flatnonzero(inside), codes[inside]]
+    return out
+
+
+def default_tolerance(deployed_values: np.ndarray) -> float:
+    """1% of the (population) standard deviation of the deployed model's predictions."""
+    finite = deployed_values[np.isfinite(deployed_values)]
+    return float(DEFAULT_TOLERANCE_SHARE * np.std(finite)) if len(finite) else 0.0
+
+
+def disagrees(outputs: RowOutputs, tolerance: float | None) -> np.ndarray:
+    if outputs.is_classification:
+        return np.asarray(outputs.repo != outputs.deployed)
+    return np.asarray(outputs.abs_diff > (tolerance or 0.0))
+
+
+def top_rows(outputs: RowOutputs, disagree: np.ndarray, top_n: int) -> list[dict[str, Any]]:
+    """The rows with the largest abs diff (ties: lower row first); rows without any difference are left out."""
+    if top_n <= 0 or outputs.n_rows == 0:
+        return []
+    order = largest(outputs.abs_diff, top_n)
+    out: list[dict[str, Any]] = []
+    for i in order:
+        entry: dict[str, Any] = {
+            "row": int(i),
+            "repo": outputs.labels(outputs.repo[[i]])[0],
+            "deployed": outputs.labels(outputs.deployed[[i]])[0],
+            "abs_diff": float(outputs.abs_diff[i]),
+            "disagrees": bool(disagree[i]),
+        }
+        if outputs.is_classification:
+            entry["repo_score"] = _num(outputs.repo_score, i)
+            entry["deployed_score"] = _num(outputs.deployed_score, i)
+        out.append(entry)
+    return out
+
+
+def largest(values: np.ndarray, k: int) -> np.ndarray:
+    """Positions of the k largest positive values, largest first (ties: lower position first)."""
+    if k <= 0 or len(values) == 0:
+        return np.empty(0, dtype=np.int64)
+    candidates = np.arange(len(values))
+    if len(values) > k:
+        cutoff = np.partition(values, len(values) - k)[len(values) - k]
+        candidates = np.flatnonzero(values >= cutoff)  # ties at the cutoff kept, so the order below is exact
+    ranked = candidates[np.lexsort((candidates, -values[candidates]))][:k]
+    return ranked[values[ranked] > 0]
+
+
+def _num(values: np.ndarray | None, i: int) -> float | None:
+    if values is None or not np.isfinite(values[i]):
+        return None
+    return float(values[i])
+
+
+def crosstab(outputs: RowOutputs) -> pd.DataFrame:
+    """Counts of repo label (index) x deployed label (columns), over every compared row."""
+    k = len(outputs.classes)
+    r, d = outputs.repo.astype(np.int64), outputs.deployed.astype(np.int64)
+    ok = (r >= 0) & (d >= 0)
+    counts = np.bincount(r[ok] * k + d[ok], minlength=k * k).reshape(k, k)
+    labels = list(outputs.classes)
+    return pd.DataFrame(
+        counts,
+        index=pd.Index(labels, dtype=object, name="repo"),
+        columns=pd.Index(labels, dtype=object, name="deployed"),
+    )
+
+
+@dataclass
+class DiffHistogram:
+    """Counts of the signed differences (repo - deployed) in equal-width bins; `edges` has one more entry."""
+
+    edges: np.ndarray
+    counts: np.ndarray
+    what: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"what": self.what, "edges": json_safe(self.edges), "counts": [int(c) for c in self.counts]}
+
+
+def diff_histogram(outputs: RowOutputs, positive: Any = None) -> DiffHistogram | None:
+    """The distribution of repo - deployed (probability or value); None when only labels were compared."""
+    finite = outputs.diff[np.isfinite(outputs.diff)]
+    if len(finite) == 0:
+        return None
+    counts, edges = np.histogram(finite, bins=HISTOGRAM_BINS)
+    if not outputs.is_classification:
+        what = "repo - deployed prediction"
+    elif len(outputs.classes) == 2:
+        what = f"repo - deployed probability of class {positive!r}"
+    else:
+        what = "repo - deployed probability of the class that changed most"
+    return DiffHistogram(edges=edges, counts=counts, what=what)
+
+
+def flips(outputs: RowOutputs) -> dict[str, Any] | None:
+    """Backward-compatibility measures on labelled rows (Bansal et al. 2019; Yan et al. 2021).
+
+    negative flips: the deployed model was right and the repo model is wrong; positive flips: the reverse;
+    backward trust compatibility: share of the deployed model's correct rows the repo model keeps correct.
+    """
+    if not outputs.is_classification or outputs.target is None:
+        return None
+    known = outputs.target >= 0
+    n = int(known.sum())
+    if n == 0:
+        return None
+    y = outputs.target[known]
+    right_r, right_d = outputs.repo[known] == y, outputs.deployed[known] == y
+    negative, positive = int((right_d & ~right_r).sum()), int((~right_d & right_r).sum())
+    kept = int((right_d & right_r).sum())
+    return {
+        "n_rows": n,
+        "negative_flips": negative,
+        "negative_flip_rate": negative / n,
+        "positive_flips": positive,
+        "positive_flip_rate": positive / n,
+        "backward_trust_compatibility": kept / int(right_d.sum()) if right_d.any() else None,
+    }
+
+
+def rows_frame(outputs: RowOutputs, positions: np.ndarray, disagree: np.ndarray) -> pd.DataFrame:
+    """The per-row table for `positions` (0-based rows): repo, deployed, abs_diff, diff, disagrees (+ scores).
+
+    Classifiers' repo / deployed columns are pandas Categoricals over the common classes.
+    """
+    positions = np.asarray(positions, dtype=np.int64)
+    data: dict[str, Any] = {}
+    if outputs.is_classification:  # labels as a categorical of the common classes (cheap at 100k rows)
+        classes = pd.Index(outputs.classes, dtype=object)
+        data["repo"] = pd.Categorical.from_codes(outputs.repo[positions], categories=classes)
+        data["deployed"] = pd.Categorical.from_codes(outputs.deployed[positions], categories=classes)
+    else:
+        data["repo"] = outputs.repo[positions]
+        data["deployed"] = outputs.deployed[positions]
+    data["abs_diff"] = outputs.abs_diff[positions]
+    data["diff"] = outputs.diff[positions]
+    data["disagrees"] = disagree[positions]
+    if outputs.is_classification:
+        nan = np.full(len(positions), np.nan)
+        data["repo_score"] = outputs.repo_score[positions] if outputs.repo_score is not None else nan
+        data["deployed_score"] = outputs.deployed_score[positions] if outputs.deployed_score is not None else nan
+    return pd.DataFrame(data, index=pd.Index(positions, name="row"))

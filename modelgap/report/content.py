@@ -1,0 +1,196 @@
+"""What the Markdown and HTML reports say, as plain values: model cards, key numbers, check rows, tables.
+
+Both renderers read the JSON form of a comparison (never live objects), so a saved JSON report can be
+rendered again; they differ only in markup. Values come back as plain strings, not yet escaped.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from modelgap.readiness.base import dig, number, pct
+
+STATUS_LABEL = {"pass": "PASS", "warn": "WARN", "fail": "FAIL", "info": "INFO", "skipped": "SKIPPED"}
+MAX_TABLE_ROWS = 50
+
+
+def as_report_dict(comparison_or_dict: Any) -> dict[str, Any]:
+    """The report dict for a Comparison, or the dict itself when given one (e.g. a loaded JSON report)."""
+    if isinstance(comparison_or_dict, Mapping):
+        return dict(comparison_or_dict)
+    from modelgap.report.json_report import comparison_to_dict
+
+    return comparison_to_dict(comparison_or_dict)
+
+
+def short(value: Any, limit: int = 80) -> str:
+    """A value as a one-line string of at most `limit` characters."""
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def num(value: Any, digits: int = 4) -> str:
+    f = number(value)
+    if f is None:
+        return "–" if value is None else short(value, 24)
+    return f"{int(f):,}" if f.is_integer() and abs(f) >= 1 else f"{f:.{digits}g}"
+
+
+def verdict_of(report: Mapping[str, Any]) -> dict[str, Any] | None:
+    v = report.get("verdict")
+    return dict(v) if isinstance(v, Mapping) and v.get("status") else None
+
+
+def check_value(check: Mapping[str, Any], key: str = "value") -> str:
+    """A check's value or threshold in its unit: shares as %, booleans as yes/no, None as a dash."""
+    value = check.get(key)
+    if value is None:
+        return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if check.get("unit") == "share" and number(value) is not None:
+        return pct(float(value))
+    if isinstance(value, Mapping):
+        return ", ".join(f"{k} {check_value({'unit': check.get('unit'), 'value': v})}" for k, v in value.items())
+    return num(value)
+
+
+def check_threshold(check: Mapping[str, Any]) -> str:
+    """The threshold with its direction, e.g. "≤ 5%" (above is bad) or "≥ 0.8" (below is bad)."""
+    if check.get("threshold") is None or check.get("status") in ("info", "skipped"):
+        return "–"
+    sign = {"max": "≤ ", "min": "≥ "}.get(str(check.get("direction")), "")
+    return sign + check_value(check, "threshold")
+
+
+def checks_of(report: Mapping[str, Any], *statuses: str) -> list[dict[str, Any]]:
+    v = verdict_of(report)
+    if v is None:
+        return []
+    rows = [c for c in v.get("checks") or [] if isinstance(c, Mapping)]
+    return [dict(c) for c in rows if not statuses or c.get("status") in statuses]
+
+
+def model_card(report: Mapping[str, Any], side: str) -> list[tuple[str, str]]:
+    """(label, value) lines that identify one model: source, class, version/alias, run, sha256, libraries."""
+    m = report.get(side)
+    if not isinstance(m, Mapping):
+        return []
+    ml = m.get("mlflow") if isinstance(m.get("mlflow"), Mapping) else {}
+    assert isinstance(ml, Mapping)
+    lines = [("Source", str(m.get("source", "–")))]
+    cls = str(m.get("model_class") or "unknown")
+    lines.append(("Model", f"{cls.rsplit('.', 1)[-1]} ({m.get('flavor', 'unknown')}, {m.get('task', '?')})"))
+    if ml.get("registered_name") or ml.get("version"):
+        version = f"{ml.get('registered_name', '')} v{ml.get('version', '?')}".strip()
+        aliases = ml.get("aliases") or []
+        if aliases:
+            version += " " + " ".join(f"@{a}" for a in aliases)
+        lines.append(("Version", version))
+    if ml.get("run_id"):
+        run = str(ml["run_id"])[:12]
+        lines.append(("MLflow run", f"{run} ({ml['run_name']})" if ml.get("run_name") else run))
+    git = m.get("git") if isinstance(m.get("git"), Mapping) else {}
+    assert isinstance(git, Mapping)
+    if git.get("sha") or git.get("revision"):
+        lines.append(("Git", str(git.get("sha") or git.get("revision"))[:12]))
+    sha = m.get("sha256")
+    lines.append(("SHA-256", str(sha)[:12] if sha else "unknown"))
+    libs = m.get("library_versions") if isinstance(m.get("library_versions"), Mapping) else {}
+    assert isinstance(libs, Mapping)
+    if libs:
+        lines.append(("Libraries", ", ".join(f"{k} {v}" for k, v in list(libs.items())[:4])))
+    return lines
+
+
+def key_numbers(report: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The handful of numbers a reader looks for first, in plain words."""
+    out: list[tuple[str, str]] = []
+    params = report.get("parameters")
+    if isinstance(params, Mapping):
+        if params.get("known") is False:
+            out.append(("Hyperparameters", "unknown for one side"))
+        else:
+            n = sum(len(params.get(k) or []) for k in ("changed", "only_in_repo", "only_in_deployed"))
+            out.append(("Hyperparameters that differ", f"{n:,}"))
+    p = report.get("predictions")
+    if isinstance(p, Mapping):
+        out.append(("Rows compared", num(p.get("n_rows"))))
+        rate = number(p.get("disagreement_rate"))
+        if rate is not None:
+            out.append(("Rows that disagree", f"{pct(rate)} ({num(p.get('n_disagreements'))})"))
+        if number(p.get("mean_abs_diff")) is not None:
+            out.append(("Mean difference", num(p.get("mean_abs_diff"))))
+        if number(p.get("max_abs_diff")) is not None:
+            out.append(("Largest difference", num(p.get("max_abs_diff"))))
+    e = report.get("explanations")
+    if isinstance(e, Mapping):
+        if number(e.get("rank_correlation")) is not None:
+            out.append(("Importance rank correlation", num(e.get("rank_correlation"), 3)))
+        if number(e.get("top_k_overlap")) is not None:
+            out.append((f"Top-{e.get('top_k', 'k')} features shared", pct(float(e["top_k_overlap"]))))
+    return out
+
+
+def metric_rows(report: Mapping[str, Any]) -> list[dict[str, str]]:
+    metrics = report.get("metrics")
+    if not isinstance(metrics, Mapping):
+        return []
+    rows = []
+    for name, m in metrics.items():
+        if not isinstance(m, Mapping) or number(m.get("delta")) is None:
+            continue
+        lo, hi = m.get("ci_low"), m.get("ci_high")
+        interval = f"{num(lo)} to {num(hi)}" if number(lo) is not None and number(hi) is not None else "–"
+        delta = float(m["delta"])
+        rows.append(
+            {
+                "metric": str(name),
+                "repo": num(m.get("repo")),
+                "deployed": num(m.get("deployed")),
+                "delta": f"{delta:+.4g}",
+                "interval": interval,
+            }
+        )
+    return rows
+
+
+def parameter_rows(report: Mapping[str, Any], limit: int = MAX_TABLE_ROWS) -> tuple[list[dict[str, str]], int]:
+    """[{name, deployed, repo}] for changed, added and removed hyperparameters (capped), and the full count."""
+    params = report.get("parameters")
+    if not isinstance(params, Mapping):
+        return [], 0
+    rows = [
+        {"name": str(c.get("name")), "deployed": short(c.get("deployed")), "repo": short(c.get("repo"))}
+        for c in params.get("changed") or []
+    ]
+    rows += [
+        {"name": str(c.get("name")), "deployed": "(absent)", "repo": short(c.get("value"))}
+        for c in params.get("only_in_repo") or []
+    ]
+    rows += [
+        {"name": str(c.get("name")), "deployed": short(c.get("value")), "repo": "(absent)"}
+        for c in params.get("only_in_deployed") or []
+    ]
+    return rows[:limit], len(rows)
+
+
+def schema_lines(report: Mapping[str, Any]) -> list[str]:
+    """Plain sentences about input-column and library-version differences."""
+    out = []
+    schema = dig(report, "parameters.schema")
+    if isinstance(schema, Mapping):
+        if schema.get("only_in_repo"):
+            out.append("Columns only the repo model takes: " + ", ".join(map(str, schema["only_in_repo"])))
+        if schema.get("only_in_deployed"):
+            out.append("Columns only the deployed model takes: " + ", ".join(map(str, schema["only_in_deployed"])))
+        for d in schema.get("dtype_changes") or []:
+            out.append(f"Column {d.get('column')}: {d.get('deployed')} (deployed) -> {d.get('repo')} (repo)")
+    env = dig(report, "parameters.groups.environment")
+    if isinstance(env, Mapping):
+        for c in env.get("changed") or []:
+            out.append(f"Library {c.get('name')}: {c.get('deployed')} (deployed) -> {c.get('repo')} (repo)")
+    return out

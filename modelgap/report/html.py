@@ -1,0 +1,245 @@
+"""The HTML report: one self-contained file (plotly.js inline) that opens offline and prints cleanly.
+
+For a manager who never opens the app: the verdict and its reasons first, then who is compared with whom,
+every check, and the evidence (parameters, predictions, metrics, explanations) with interactive charts.
+Every user-controlled string goes through `html.escape`; figure data is JSON-escaped by plotly.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import plotly.graph_objects as go
+
+from modelgap.figures import report as figures
+from modelgap.report.content import (
+    MAX_TABLE_ROWS,
+    STATUS_LABEL,
+    as_report_dict,
+    check_threshold,
+    check_value,
+    checks_of,
+    key_numbers,
+    metric_rows,
+    model_card,
+    parameter_rows,
+    schema_lines,
+    verdict_of,
+)
+from modelgap.report.html_style import CSS, PRINT_SCRIPT
+
+_CHART_CONFIG = {"displaylogo": False, "responsive": True, "modeBarButtonsToRemove": ["select2d", "lasso2d"]}
+
+
+def esc(value: Any) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _chart(fig: go.Figure | None) -> str:
+    if fig is None:
+        return ""
+    body = fig.to_html(full_html=False, include_plotlyjs=False, config=_CHART_CONFIG, default_width="100%")
+    return f'<div class="chart">{body}</div>'
+
+
+def _table(headers: list[str], rows: list[list[str]], numeric: set[int] | None = None) -> str:
+    """A table from already-escaped cells."""
+    numeric = numeric or set()
+    head = "".join(f"<th>{h}</th>" for h in headers)
+    body = "".join(
+        "<tr>"
+        + "".join(f'<td class="num">{c}</td>' if i in numeric else f"<td>{c}</td>" for i, c in enumerate(r))
+        + "</tr>"
+        for r in rows
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _numbers(pairs: list[tuple[str, str]]) -> str:
+    tiles = "".join(
+        f'<div class="number"><div class="label">{esc(k)}</div><div class="value">{esc(v)}</div></div>'
+        for k, v in pairs
+    )
+    return f'<div class="numbers">{tiles}</div>' if tiles else ""
+
+
+def _banner(report: Mapping[str, Any]) -> str:
+    verdict = verdict_of(report)
+    if verdict is None:
+        return (
+            '<section class="banner"><div class="status">NO VERDICT</div>'
+            "<p>No readiness verdict was computed.</p></section>"
+        )
+    status = str(verdict["status"])
+    reasons = checks_of(report, "fail", "warn")
+    items = "".join(
+        f'<li><span class="badge {esc(c.get("status"))}">{esc(c.get("status"))}</span> '
+        f"<strong>{esc(c.get('title') or c.get('name'))}:</strong> {esc(c.get('message', ''))}</li>"
+        for c in reasons
+    )
+    listed = f'<ul class="reasons">{items}</ul>' if items else ""
+    return (
+        f'<section class="banner {esc(status)}" id="verdict">'
+        f'<div class="status">{esc(STATUS_LABEL.get(status, status))}</div>'
+        f'<p class="headline">{esc(verdict.get("headline", ""))}</p>{listed}</section>'
+    )
+
+
+def _cards(report: Mapping[str, Any]) -> str:
+    out = []
+    for side, title in (("repo", "Repo model (candidate)"), ("deployed", "Deployed model")):
+        lines = model_card(report, side)
+        if not lines:
+            continue
+        rows = "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in lines)
+        out.append(f'<div class="card {side}"><h3>{title}</h3><dl>{rows}</dl></div>')
+    return f'<section class="cards">{"".join(out)}</section>' if out else ""
+
+
+def _checks(report: Mapping[str, Any]) -> str:
+    rows = [
+        [
+            f'<span class="badge {esc(c.get("status"))}">{esc(c.get("status"))}</span>',
+            esc(c.get("title") or c.get("name")),
+            esc(check_value(c)),
+            esc(check_threshold(c)),
+            esc(c.get("message", "")),
+        ]
+        for c in checks_of(report)
+    ]
+    if not rows:
+        return ""
+    table = _table(["status", "check", "value", "threshold", "what it means"], rows, numeric={2, 3})
+    return f'<section id="checks" class="long"><h2>All checks</h2>{table}</section>'
+
+
+def _parameters(report: Mapping[str, Any]) -> str:
+    rows, total = parameter_rows(report)
+    facts = schema_lines(report)
+    params = report.get("parameters")
+    if not isinstance(params, Mapping):
+        return ""
+    if not rows and not facts:
+        same = "identical" if params.get("identical") else "not comparable (unknown for one side)"
+        return f'<section id="parameters"><h2>Parameters</h2><p>Hyperparameters and pipeline: {same}.</p></section>'
+    fact_list = "".join(f"<li>{esc(f)}</li>" for f in facts)
+    parts = ['<section id="parameters" class="long"><h2>Parameters</h2>']
+    if fact_list:
+        parts.append(f'<ul class="facts">{fact_list}</ul>')
+    if rows:
+        cells = [[f"<code>{esc(r['name'])}</code>", esc(r["deployed"]), esc(r["repo"])] for r in rows]
+        parts.append(_table(["parameter", "deployed", "repo"], cells))
+        if total > len(rows):
+            parts.append(f'<p class="muted">…and {total - len(rows)} more (first {MAX_TABLE_ROWS} shown).</p>')
+    parts.append("</section>")
+    return "".join(parts)
+
+
+def _predictions(report: Mapping[str, Any]) -> str:
+    p = report.get("predictions")
+    if not isinstance(p, Mapping):
+        return ""
+    numbers = [
+        kv
+        for kv in key_numbers(report)
+        if kv[0] in ("Rows compared", "Rows that disagree", "Mean difference", "Largest difference")
+    ]
+    charts = _chart(figures.top_rows_figure(p)) + _chart(figures.slices_figure(p))
+    return f'<section id="predictions"><h2>Predictions</h2>{_numbers(numbers)}{charts}</section>'
+
+
+def _metrics(report: Mapping[str, Any]) -> str:
+    rows = metric_rows(report)
+    if not rows:
+        return ""
+    cells = [[esc(m["metric"]), esc(m["repo"]), esc(m["deployed"]), esc(m["delta"]), esc(m["interval"])] for m in rows]
+    table = _table(["metric", "repo", "deployed", "change", "95% interval"], cells, numeric={1, 2, 3})
+    metrics = report.get("metrics")
+    chart = _chart(figures.metric_deltas_figure(metrics)) if isinstance(metrics, Mapping) else ""
+    return f'<section id="metrics"><h2>Metrics on the labelled sample</h2>{table}{chart}</section>'
+
+
+def _explanations(report: Mapping[str, Any]) -> str:
+    e = report.get("explanations")
+    if not isinstance(e, Mapping):
+        return ""
+    numbers = [kv for kv in key_numbers(report) if "rank" in kv[0] or "shared" in kv[0]]
+    what = f"SHAP on {esc(e.get('n_rows', '?'))} rows, output: {esc(e.get('output', '?'))}"
+    chart = _chart(figures.changed_features_figure(e))
+    head = f'<h2>Explanations</h2><p class="muted">{what}</p>'
+    return f'<section id="explanations">{head}{_numbers(numbers)}{chart}</section>'
+
+
+def _notes(report: Mapping[str, Any]) -> str:
+    items = [esc(n) for n in report.get("notes") or []]
+    errors = report.get("section_errors")
+    if isinstance(errors, Mapping):
+        items += [f"<strong>{esc(k)}</strong> not computed: {esc(v)}" for k, v in errors.items()]
+    for side in ("repo", "deployed"):
+        m = report.get(side)
+        if isinstance(m, Mapping):
+            items += [f"{side}: {esc(w)}" for w in m.get("warnings") or []]
+    if not items:
+        return ""
+    return (
+        '<section id="notes"><h2>Notes</h2><ul class="facts">'
+        + "".join(f"<li>{i}</li>" for i in items)
+        + "</ul></section>"
+    )
+
+
+def _footer(report: Mapping[str, Any]) -> str:
+    verdict = verdict_of(report) or {}
+    policy = verdict.get("policy") if isinstance(verdict.get("policy"), Mapping) else {}
+    assert isinstance(policy, Mapping)
+    source = esc(policy.get("source", "–"))
+    data = f" · sample data: {esc(report['data_file'])}" if report.get("data_file") else ""
+    schema = esc(report.get("schema_version", "?"))
+    return f"<footer>Generated by modelgap · policy: {source}{data} · report schema {schema}</footer>"
+
+
+def render_html(comparison_or_dict: Any, *, generated: datetime | None = None) -> str:
+    """The self-contained HTML report of a Comparison or of its JSON dict."""
+    import plotly.offline
+
+    report = as_report_dict(comparison_or_dict)
+    when = (generated or datetime.now(tz=UTC)).strftime("%Y-%m-%d %H:%M UTC")
+    verdict = verdict_of(report)
+    status = STATUS_LABEL.get(str(verdict["status"]), "") if verdict else "no verdict"
+    repo = report.get("repo", {}).get("source", "repo") if isinstance(report.get("repo"), Mapping) else "repo"
+    dep = (
+        report.get("deployed", {}).get("source", "deployed")
+        if isinstance(report.get("deployed"), Mapping)
+        else "deployed"
+    )
+    body = "".join(
+        [
+            "<header><h1>Is the repo model ready to replace the deployed model?</h1>",
+            f'<p class="meta">{esc(repo)} vs {esc(dep)} · generated {esc(when)}</p></header>',
+            _banner(report),
+            _cards(report),
+            _predictions(report),
+            _metrics(report),
+            _explanations(report),
+            _parameters(report),
+            _checks(report),
+            _notes(report),
+            _footer(report),
+        ]
+    )
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>modelgap report: {esc(status)} · {esc(repo)} vs {esc(dep)}</title>"
+        f"<style>{CSS}</style>"
+        f'<script type="text/javascript">{plotly.offline.get_plotlyjs()}</script>'
+        f"</head><body><main>{body}</main><script>{PRINT_SCRIPT}</script></body></html>\n"
+    )
+
+
+def write_html(comparison_or_dict: Any, path: str | Path) -> None:
+    Path(path).write_text(render_html(comparison_or_dict), encoding="utf-8")

@@ -1,0 +1,143 @@
+"""Overview: a one-screen answer for a review meeting. Same model? How different? Ready to release?"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from components import cards, compute, empty, state
+from components import summaries as s
+
+comparison = compute.current_comparison()
+if comparison is None:
+    empty.no_comparison()
+    st.stop()
+links = state.share_params()
+
+st.title("Is the repo model the deployed model?")
+st.markdown(
+    f"{cards.side_label('repo')} `{compute.short_source(comparison.repo.source)}` compared with "
+    f"{cards.side_label('deployed')} `{compute.short_source(comparison.deployed.source)}`",
+    unsafe_allow_html=True,
+)
+
+verdict = s.section_dict(comparison, "verdict")
+if verdict is not None:
+    cards.verdict_card(verdict)
+    st.page_link("pages/report.py", label="Every release check", icon=":material/arrow_forward:", query_params=links)
+
+cards.section_header("Are they the same model?", "pages/parameters.py", "Every difference", links)
+counts = s.parameter_counts(comparison.parameters)
+cols = st.columns(5)
+with cols[0]:
+    cards.yes_no_card(
+        "Byte-identical files",
+        counts.same_artifact,
+        "Do the two model artifacts have the same SHA-256 fingerprint, i.e. are they the very same files? "
+        "If yes, nothing else can differ.",
+    )
+with cols[1]:
+    cards.yes_no_card(
+        "Same settings",
+        counts.same_params if counts.params_known else None,
+        "Are all hyperparameters (the model's settings, as scikit-learn's get_params lists them) and the steps "
+        "of the preprocessing pipeline equal?",
+    )
+with cols[2]:
+    cards.metric_card(
+        "Settings changed",
+        counts.params_changed,
+        "Hyperparameters and pipeline steps that differ, or exist in only one of the models.",
+        delta=f"{counts.params_unknown} not recorded" if counts.params_unknown else None,
+    )
+with cols[3]:
+    cards.metric_card(
+        "Input columns differ",
+        counts.schema_differences,
+        "Columns of the input data that one model expects and the other does not, or expects with another type.",
+        delta="column order differs" if counts.order_changed else None,
+    )
+with cols[4]:
+    cards.metric_card(
+        "Library versions differ",
+        counts.library_differences,
+        "Versions of scikit-learn, numpy, Python… the models were saved with. Other versions can change results.",
+    )
+
+cards.section_header("Do they predict the same?", "pages/predictions.py", "Where they disagree", links)
+predictions = s.section_dict(comparison, "predictions")
+if predictions is None:
+    cards.not_computed(comparison, "predictions", "Prediction differences")
+else:
+    worst = s.worst_slice(predictions)
+    pred_cols = st.columns(4)
+    with pred_cols[0]:
+        cards.metric_card(
+            "Disagreement rate",
+            cards.percent(predictions.get("disagreement_rate"), 2),
+            "Share of the sample rows on which the two models predict a different outcome "
+            "(regression: values further apart than the tolerance).",
+        )
+    with pred_cols[1]:
+        cards.metric_card(
+            "Rows that disagree",
+            cards.count(predictions.get("n_disagreements")),
+            "How many sample rows get a different prediction.",
+            delta=f"of {cards.count(predictions.get('n_rows'))} rows",
+        )
+    with pred_cols[2]:
+        cards.metric_card(
+            "Largest change on one row",
+            cards.decimal(predictions.get("max_abs_diff")),
+            "Classification: the largest change in predicted probability on any row (0 to 1). "
+            "Regression: the largest difference between the two predictions.",
+        )
+    with pred_cols[3]:
+        cards.metric_card(
+            "Worst slice",
+            cards.percent(worst.get("rate"), 1) if worst else "—",
+            "The group of rows (one category, or one range of a column's values) where the models disagree most "
+            f"often; groups under {s.MIN_SLICE_ROWS} rows are ignored.",
+            delta=s.slice_name(worst) if worst else None,
+        )
+
+cards.section_header("Do they reason the same?", "pages/explanations.py", "How they reason", links)
+explanations = s.section_dict(comparison, "explanations")
+if explanations is None:
+    cards.not_computed(comparison, "explanations", "Explanations")
+else:
+    expl_cols = st.columns([1, 1, 2])
+    with expl_cols[0]:
+        cards.metric_card(
+            "Importance order agreement",
+            cards.decimal(explanations.get("rank_correlation"), 2),
+            "Spearman's rank correlation of the input columns' importance (mean |SHAP|) in the two models: "
+            "1 = same order, 0 = unrelated, negative = reversed.",
+        )
+    with expl_cols[1]:
+        cards.metric_card(
+            "Top features shared",
+            cards.percent(explanations.get("top_k_overlap"), 0),
+            f"Share of each model's {explanations.get('top_k', 'top')} most important input columns that the "
+            "other model also has among its most important.",
+        )
+    with expl_cols[2]:
+        changes = s.importance_changes(explanations, limit=3)
+        st.markdown("**Input columns whose importance changed most**")
+        if changes:
+            st.dataframe(
+                changes,
+                hide_index=True,
+                width="stretch",
+                column_order=("feature", "deployed_rank", "repo_rank", "deployed_importance", "repo_importance"),
+                column_config={
+                    "feature": "Input column",
+                    "deployed_rank": st.column_config.NumberColumn("Rank (deployed)", help="1 = most important"),
+                    "repo_rank": st.column_config.NumberColumn("Rank (repo)", help="1 = most important"),
+                    "deployed_importance": st.column_config.NumberColumn("Importance (deployed)", format="%.4f"),
+                    "repo_importance": st.column_config.NumberColumn("Importance (repo)", format="%.4f"),
+                },
+            )
+        else:
+            st.success("No input column changed its importance.", icon=":material/check:")
+
+cards.notes(comparison)

@@ -1,0 +1,351 @@
+"""Table-driven tests of every readiness check: report dicts in, status and value out.
+
+Each check needs rows giving pass, warn, fail and skipped (its section absent); informational and warn-only
+checks declare their reduced set in COVERAGE. `test_every_check_has_rows` fails when a check is added to
+the registry without rows here.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from modelgap.readiness import CHECKS, get_check
+
+
+def base(**sections: Any) -> dict[str, Any]:
+    """A minimal report (two models, identical parameters) with extra sections."""
+    model = {
+        "source": "m",
+        "flavor": "sklearn",
+        "model_class": "sklearn.ensemble.GradientBoostingClassifier",
+        "task": "binary",
+        "classes": [0, 1],
+        "features": [{"name": "x1", "dtype": "number"}],
+        "sha256": "a" * 64,
+        "library_versions": {"scikit-learn": "1.5.2"},
+        "mlflow": {},
+        "has_probabilities": True,
+    }
+    report: dict[str, Any] = {
+        "schema_version": 1,
+        "repo": copy.deepcopy(model),
+        "deployed": {**copy.deepcopy(model), "sha256": "b" * 64},
+        "parameters": {
+            "identical": True,
+            "changed": [],
+            "only_in_repo": [],
+            "only_in_deployed": [],
+            "same_artifact": False,
+            "schema": {"only_in_repo": [], "only_in_deployed": [], "dtype_changes": [], "identical": True},
+            "groups": {"environment": {"changed": [], "known": True}},
+        },
+    }
+    report.update(sections)
+    return report
+
+
+def no(*sections: str) -> dict[str, Any]:
+    r = base()
+    for s in sections:
+        r.pop(s, None)
+    return r
+
+
+def preds(**kw: Any) -> dict[str, Any]:
+    p = {"n_rows": 1000, "task": "binary", "disagreement_rate": 0.0, "n_disagreements": 0, "mean_abs_diff": 0.0}
+    p.update({"max_abs_diff": 0.0, "top": []})
+    p.update(kw)
+    return p
+
+
+def expl(**kw: Any) -> dict[str, Any]:
+    e = {"n_rows": 200, "output": "probability", "method": {"repo": "tree", "deployed": "tree"}, "features": []}
+    e.update({"rank_correlation": 1.0, "top_k": 5, "top_k_overlap": 1.0})
+    e.update(kw)
+    return e
+
+
+def with_params(**kw: Any) -> dict[str, Any]:
+    r = base()
+    r["parameters"]["schema"].update(kw)
+    return r
+
+
+def with_env(*changes: tuple[str, str, str]) -> dict[str, Any]:
+    r = base()
+    r["parameters"]["groups"]["environment"]["changed"] = [{"name": n, "deployed": d, "repo": v} for n, d, v in changes]
+    return r
+
+
+def metric(delta: float, lo: float | None, hi: float | None, deployed: float = 0.8) -> dict[str, Any]:
+    return {"repo": deployed + delta, "deployed": deployed, "delta": delta, "ci_low": lo, "ci_high": hi}
+
+
+def additivity(repo_failed: bool, deployed_failed: bool) -> dict[str, Any]:
+    return {
+        "repo": {"max_error": 0.5 if repo_failed else 1e-7, "tolerance": 1e-3, "failed": repo_failed},
+        "deployed": {"max_error": 0.5 if deployed_failed else 1e-7, "tolerance": 1e-3, "failed": deployed_failed},
+    }
+
+
+def parity(**kw: Any) -> dict[str, Any]:
+    return {"n_rows": 1000, **kw}
+
+
+@dataclass
+class Row:
+    id: str
+    report: dict[str, Any]
+    status: str
+    value: Any = "any"
+    settings: dict[str, Any] = field(default_factory=dict)
+    says: str = ""  # a fragment the message must contain
+
+
+CASES: dict[str, list[Row]] = {
+    "artifact_identity": [
+        Row("same", base(parameters={**base()["parameters"], "same_artifact": True}), "info", True, says="identical"),
+        Row("different", base(), "info", False, says="differ"),
+        Row("unknown", base(parameters={**base()["parameters"], "same_artifact": None}), "info", None),
+        Row("absent", no("parameters"), "skipped"),
+    ],
+    "schema_compatibility": [
+        Row("same", base(), "pass", 0),
+        Row("dropped", with_params(only_in_deployed=["x3"]), "warn", 1, says="x3"),
+        Row("dtype", with_params(dtype_changes=[{"column": "x1", "repo": "string", "deployed": "number"}]), "warn", 1),
+        Row("new_column", with_params(only_in_repo=["x9"], only_in_deployed=["x3"]), "fail", 2, says="x9"),
+        Row("dropped_as_fail", with_params(only_in_deployed=["x3"]), "fail", 1, {"dropped_columns": "fail"}),
+        Row("new_allowed", with_params(only_in_repo=["x9"]), "pass", 1, {"new_columns": "pass"}),
+        Row("absent", no("parameters"), "skipped"),
+    ],
+    "environment_drift": [
+        Row("same", base(), "pass", 0),
+        Row("patch", with_env(("scikit-learn", "1.5.1", "1.5.2")), "pass", 1, says="patch"),
+        Row("minor", with_env(("scikit-learn", "1.4.2", "1.5.2"), ("numpy", "1.26.4", "1.26.5")), "warn", 2),
+        Row("major", with_env(("xgboost", "1.7.6", "2.1.0"), ("numpy", "1.26.4", "1.26.5")), "fail", 2, says="xgboost"),
+        Row("ignored", with_env(("xgboost", "1.7.6", "2.1.0")), "pass", 0, {"ignore": ["xgboost"]}),
+        Row("unparseable", with_env(("mylib", "dev", "main")), "warn", 1),
+        Row("absent", no("parameters"), "skipped"),
+    ],
+    "disagreement_rate": [
+        Row("none", base(predictions=preds()), "pass", 0.0),
+        Row("at_warn", base(predictions=preds(disagreement_rate=0.01)), "pass", 0.01),
+        Row("warn", base(predictions=preds(disagreement_rate=0.03)), "warn", 0.03, says="3%"),
+        Row("fail", base(predictions=preds(disagreement_rate=0.2)), "fail", 0.2, says="1,000"),
+        Row(
+            "stricter", base(predictions=preds(disagreement_rate=0.003)), "fail", 0.003, {"warn": 0.001, "fail": 0.002}
+        ),
+        Row("absent", base(), "skipped", says="--data"),
+        Row("errored", base(section_errors={"predictions": "Column x1 is missing."}), "skipped", says="x1 is missing"),
+    ],
+    "max_probability_shift": [
+        Row("small", base(predictions=preds(max_abs_diff=0.05)), "pass", 0.05),
+        Row("warn", base(predictions=preds(max_abs_diff=0.2)), "warn", 0.2),
+        Row("fail", base(predictions=preds(max_abs_diff=0.6)), "fail", 0.6),
+        Row("regression", base(predictions=preds(task="regression", max_abs_diff=9.0)), "skipped", says="regression"),
+        Row("labels_only", base(predictions=preds(max_abs_diff=1.0)), "skipped", says="labels only"),
+        Row("absent", base(), "skipped"),
+    ],
+    "worst_slice": [
+        Row(
+            "flat",
+            base(predictions=preds(slices=[{"column": "cat", "slice": "a", "n_rows": 300, "rate": 0.02}])),
+            "pass",
+        ),
+        Row(
+            "warn_nested",
+            base(predictions=preds(slices={"cat": [{"level": "b", "n": 200, "disagreement_rate": 0.15}]})),
+            "warn",
+            0.15,
+            says="cat = b",
+        ),
+        Row(
+            "fail_ignores_tiny",
+            base(
+                predictions=preds(
+                    slices=[
+                        {"column": "x1", "bin": "(0.7, 1.0]", "n_rows": 150, "disagreement_rate": 0.4},
+                        {"column": "x2", "bin": "tiny", "n_rows": 3, "disagreement_rate": 1.0},
+                    ]
+                )
+            ),
+            "fail",
+            0.4,
+            says="x1",
+        ),
+        Row("no_slices_key", base(predictions=preds()), "skipped", says="slice"),
+        Row(
+            "all_tiny",
+            base(predictions=preds(slices=[{"column": "x", "slice": "a", "n_rows": 5, "disagreement_rate": 0.9}])),
+            "skipped",
+        ),
+        Row("absent", base(), "skipped"),
+    ],
+    "metric_deltas": [
+        Row("better", base(metrics={"accuracy": metric(0.02, 0.005, 0.035)}), "pass", 0.02),
+        Row("small_drop", base(metrics={"accuracy": metric(-0.005, -0.02, 0.01)}), "pass", -0.005),
+        Row("drop_not_sure", base(metrics={"roc_auc": metric(-0.03, -0.07, 0.01)}), "warn", -0.03, says="chance"),
+        Row("drop_sure", base(metrics={"roc_auc": metric(-0.05, -0.08, -0.02)}), "fail", -0.05, says="roc_auc"),
+        # log_loss: lower is better, so a positive delta is a regression.
+        Row("loss_up_sure", base(metrics={"log_loss": metric(0.1, 0.05, 0.15, 0.3)}), "fail", 0.1),
+        Row("loss_down", base(metrics={"log_loss": metric(-0.1, -0.15, -0.05, 0.3)}), "pass", -0.1),
+        Row(
+            "rmse_per_metric",
+            base(metrics={"rmse": metric(0.3, 0.2, 0.4, 5.0)}),
+            "pass",
+            0.3,
+            {"allowed_regression_by_metric": {"rmse": 0.5}},
+        ),
+        Row("no_interval", base(metrics={"f1": metric(-0.2, None, None)}), "warn", -0.2),
+        Row(
+            "worst_of_many_and_flips_ignored",
+            base(
+                metrics={
+                    "accuracy": metric(0.0, -0.01, 0.01),
+                    "mae": metric(1.0, 0.5, 1.5, 3.0),
+                    "flips": {"negative_flips": 3},
+                }
+            ),
+            "fail",
+            1.0,
+            says="mae",
+        ),
+        Row("absent", base(), "skipped", says="--target"),
+    ],
+    "negative_flip_rate": [
+        Row("rate_in_predictions", base(predictions=preds(flips={"negative_flip_rate": 0.01})), "pass", 0.01),
+        Row("count_in_metrics", base(predictions=preds(), metrics={"flips": {"negative_flips": 30}}), "warn", 0.03),
+        Row("mapping", base(metrics={"flips": {"negative": {"n": 80, "rate": 0.08}}}), "fail", 0.08),
+        Row("count_with_n", base(metrics={"flips": {"negative_flips": 10, "n_rows": 100}}), "fail", 0.1),
+        Row("absent", base(predictions=preds()), "skipped"),
+    ],
+    "importance_rank_correlation": [
+        Row("same_order", base(explanations=expl(rank_correlation=0.95)), "pass", 0.95),
+        Row("warn", base(explanations=expl(rank_correlation=0.7)), "warn", 0.7),
+        Row("fail", base(explanations=expl(rank_correlation=0.1)), "fail", 0.1),
+        Row("too_few", base(explanations=expl(rank_correlation=None)), "skipped"),
+        Row("absent", base(), "skipped", says="SHAP"),
+    ],
+    "top_k_overlap": [
+        Row("all", base(explanations=expl(top_k_overlap=1.0)), "pass", 1.0),
+        Row("at_warn", base(explanations=expl(top_k_overlap=0.8)), "pass", 0.8),
+        Row(
+            "warn",
+            base(explanations=expl(top_k_overlap=0.6, top_k_repo=["a", "b", "z"], top_k_deployed=["a", "b", "c"])),
+            "warn",
+            0.6,
+            says="new: z",
+        ),
+        Row("fail", base(explanations=expl(top_k_overlap=0.2)), "fail", 0.2),
+        Row("absent", base(), "skipped"),
+    ],
+    "additivity": [
+        Row("holds", base(explanations=expl(additivity=additivity(False, False))), "pass", 0),
+        Row("repo_fails", base(explanations=expl(additivity=additivity(True, False))), "warn", 1, says="repo"),
+        Row(
+            "both_fail_strict",
+            base(explanations=expl(additivity=additivity(True, True))),
+            "fail",
+            2,
+            {"on_failure": "fail"},
+        ),
+        Row("no_record", base(explanations=expl()), "skipped"),
+        Row("absent", base(), "skipped"),
+    ],
+    "training_data_changed": [
+        Row("same_word", base(data={"lineage": {"relation": "same"}}), "info", "same", says="same data"),
+        Row("snapshot", base(data={"lineage": {"relation": "different_snapshot"}}), "info", "different_snapshot"),
+        Row("bool", base(data={"training_data_changed": True}), "info", "changed"),
+        Row(
+            "digests",
+            base(
+                data={
+                    "lineage": {
+                        "repo": {"datasets": [{"name": "t", "digest": "d1", "context": "training"}]},
+                        "deployed": {"datasets": [{"name": "t", "digest": "d0", "context": "training"}]},
+                    }
+                }
+            ),
+            "info",
+            "changed",
+        ),
+        Row("unknown", base(data={"lineage": {}}), "skipped"),
+        Row("absent", base(), "skipped"),
+    ],
+    "sample_drift": [
+        Row("stable", base(data={"drift": {"columns": [{"column": "x1", "psi": 0.02}]}}), "pass", 0.02),
+        Row(
+            "drifted_sample_preferred",
+            base(
+                data={
+                    "drift": {
+                        "repo_training_vs_deployed_training": {"columns": [{"column": "x2", "psi": 0.9}]},
+                        "sample_vs_repo_training": {"columns": [{"column": "x1", "psi": 0.35}]},
+                    }
+                }
+            ),
+            "warn",
+            0.35,
+            says="x1",
+        ),
+        Row("no_psi", base(data={"drift": {"columns": [{"column": "x1", "ks": 0.3}]}}), "skipped"),
+        Row("absent", base(), "skipped"),
+    ],
+    "serving_parity": [
+        Row("exact", base(parity=parity(n_differing=0)), "pass", 0.0),
+        Row("a_few", base(parity=parity(differing_rate=0.005)), "warn", 0.005),
+        Row("many", base(parity=parity(differing_rows=list(range(50)))), "fail", 0.05),
+        Row("errors", base(parity=parity(n_differing=0, n_errors=2)), "warn", 0.0, says="failed"),
+        Row("absent", base(), "skipped", says="endpoint"),
+    ],
+}
+CASES["max_probability_shift"][4].report["deployed"]["has_probabilities"] = False
+
+INFO_ONLY = {"artifact_identity", "training_data_changed"}
+COVERAGE = {name: {"info", "skipped"} for name in INFO_ONLY} | {"sample_drift": {"pass", "warn", "skipped"}}
+FULL = {"pass", "warn", "fail", "skipped"}
+
+
+def test_every_check_has_rows() -> None:
+    """Adding a check to the registry without pass / warn / fail / skipped rows here fails this test."""
+    registry = [c.name for c in CHECKS]
+    assert sorted(CASES) == sorted(registry), "CASES and the registry list different checks"
+    for name in registry:
+        covered = {row.status for row in CASES[name]}
+        missing = COVERAGE.get(name, FULL) - covered
+        assert not missing, f"check {name} has no rows giving {sorted(missing)}"
+
+
+ROWS = [(name, row) for name, rows in CASES.items() for row in rows]
+
+
+@pytest.mark.parametrize(("name", "row"), ROWS, ids=[f"{n}-{r.id}" for n, r in ROWS])
+def test_check_row(name: str, row: Row) -> None:
+    result = get_check(name).evaluate(row.report, row.settings)
+    assert result.status == row.status, result.message
+    if row.value != "any":
+        if isinstance(row.value, float):
+            assert result.value == pytest.approx(row.value)
+        else:
+            assert result.value == row.value
+    assert result.name == name
+    assert result.message and "\n" not in result.message and result.message.endswith(".")
+    assert row.says in result.message
+
+
+def test_info_checks_never_grade() -> None:
+    """Informational checks report, whatever they find."""
+    for name in INFO_ONLY:
+        assert {r.status for r in CASES[name]} <= {"info", "skipped"}
+
+
+def test_checks_document_what_they_read() -> None:
+    for check in CHECKS:
+        assert check.reads, check.name
+        doc = check.fn.__doc__ or ""
+        assert "Reads" in doc, f"{check.name}'s docstring does not say which keys it reads"
+        assert check.description and check.title
