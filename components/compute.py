@@ -107,7 +107,8 @@ def fingerprint(source: str | None) -> str:
 
 
 def comparison_key(spec: ComparisonSpec) -> str:
-    return "\0".join([spec.key(), fingerprint(spec.repo), fingerprint(spec.deployed), fingerprint(spec.data_path)])
+    files = (spec.repo, spec.deployed, spec.data_path, spec.repo_training_data, spec.deployed_training_data)
+    return "\0".join([spec.key(), *(fingerprint(f) for f in files)])
 
 
 def allow_pickle_for(source: str) -> bool:
@@ -124,16 +125,63 @@ def check_spec(spec: ComparisonSpec) -> None:
             check_allowed_path(source, f"{what} path")
     if spec.data_path:
         check_allowed_path(spec.data_path, "The data file")
+    for what, path in (
+        ("The repo model's training data", spec.repo_training_data),
+        ("The deployed model's training data", spec.deployed_training_data),
+    ):
+        if path:
+            check_allowed_path(path, what)
+    if spec.deployed_meta and source_kind(spec.deployed_meta) == "local":
+        check_allowed_path(spec.deployed_meta, "The endpoint's paired model")
     check_tracking_uri(spec.tracking_uri)
 
 
 # ------------------------------------------------------------------ cached loading and comparing
 
 
-def load_model_cached(source: str, tracking_uri: str | None, allow_pickle: bool) -> LoadedModel:
-    """`modelgap.load_model`, once per (source, tracking URI, pickle rule, local-file fingerprint)."""
-    key = "\0".join([source, tracking_uri or "", str(allow_pickle), fingerprint(source)])
-    return _fill(_model_slot(key), lambda: load_model(source, tracking_uri=tracking_uri, allow_pickle=allow_pickle))
+@dataclass(frozen=True)
+class EndpointChoice:
+    """What an endpoint is loaded with: the registry entry it serves, and the data file whose first rows
+    show what it returns (as the CLI's --deployed-meta and --data do). Other sources ignore it."""
+
+    meta: str | None = None
+    data_path: str | None = None
+    target: str | None = None
+
+    def key(self) -> str:
+        return "\0".join([self.meta or "", self.data_path or "", fingerprint(self.data_path), self.target or ""])
+
+
+def _model_key(source: str, tracking_uri: str | None, allow_pickle: bool, endpoint: EndpointChoice | None) -> str:
+    parts = [source, tracking_uri or "", str(allow_pickle), fingerprint(source)]
+    if endpoint is not None and source_kind(source) == "endpoint":
+        parts.append(endpoint.key())  # the paired meta and the probe rows change what the endpoint model is
+    return "\0".join(parts)
+
+
+def endpoint_choice(spec: ComparisonSpec, side: str) -> EndpointChoice:
+    return EndpointChoice(
+        meta=spec.deployed_meta if side == "deployed" else None, data_path=spec.data_path, target=spec.target
+    )
+
+
+def _load(source: str, tracking_uri: str | None, allow_pickle: bool, endpoint: EndpointChoice | None) -> LoadedModel:
+    options = None
+    if endpoint is not None and source_kind(source) == "endpoint":
+        from modelgap.sources.endpoint import EndpointOptions, probe_rows
+
+        probe = probe_rows(endpoint.data_path, target=endpoint.target) if endpoint.data_path else None
+        options = EndpointOptions(deployed_meta=endpoint.meta, probe=probe)
+    return load_model(source, tracking_uri=tracking_uri, allow_pickle=allow_pickle, endpoint_options=options)
+
+
+def load_model_cached(
+    source: str, tracking_uri: str | None, allow_pickle: bool, endpoint: EndpointChoice | None = None
+) -> LoadedModel:
+    """`modelgap.load_model`, once per (source, tracking URI, pickle rule, local-file fingerprint and, for an
+    endpoint, its paired entry and probe rows)."""
+    key = _model_key(source, tracking_uri, allow_pickle, endpoint)
+    return _fill(_model_slot(key), lambda: _load(source, tracking_uri, allow_pickle, endpoint))
 
 
 def comparison_for(spec: ComparisonSpec) -> Comparison:
@@ -156,9 +204,13 @@ def _compute(spec: ComparisonSpec) -> Comparison:
 
                 check_table(spec.data_path)  # a bad data file fails in a second, not after loading two models
             progress(f"Loading the repo model: {short_source(spec.repo)}", 0.0, 0.0, 1.0)
-            repo = load_model_cached(spec.repo, spec.tracking_uri, allow_pickle_for(spec.repo))
+            repo = load_model_cached(
+                spec.repo, spec.tracking_uri, allow_pickle_for(spec.repo), endpoint_choice(spec, "repo")
+            )
             progress(f"Loading the deployed model: {short_source(spec.deployed)}", 0.15, 0.0, 1.0)
-            deployed = load_model_cached(spec.deployed, spec.tracking_uri, allow_pickle_for(spec.deployed))
+            deployed = load_model_cached(
+                spec.deployed, spec.tracking_uri, allow_pickle_for(spec.deployed), endpoint_choice(spec, "deployed")
+            )
             comparison = run_comparison(
                 repo, deployed, data_path=spec.data_path, options=spec.options(), progress=progress
             )
@@ -171,8 +223,8 @@ def _compute(spec: ComparisonSpec) -> Comparison:
 def forget(spec: ComparisonSpec) -> None:
     """Drop the cached comparison and models of `spec` so the next look reloads them from their sources."""
     _comparison_slot(comparison_key(spec)).value = None
-    for source in (spec.repo, spec.deployed):
-        key = "\0".join([source, spec.tracking_uri or "", str(allow_pickle_for(source)), fingerprint(source)])
+    for side, source in (("repo", spec.repo), ("deployed", spec.deployed)):
+        key = _model_key(source, spec.tracking_uri, allow_pickle_for(source), endpoint_choice(spec, side))
         _model_slot(key).value = None
 
 

@@ -8,6 +8,8 @@ address reproduces the view:
     repo, deployed  model source strings        data  sample data path     target  label column
     uri             MLflow tracking URI         row   chosen row (0-based)
     tol, shap       tolerance / SHAP rows, written only when they differ from the defaults
+    meta            the registry entry a deployed scoring endpoint serves (models:/name@alias)
+    repo_train, deployed_train   training-data paths the user named for each model (Data page)
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import streamlit as st
 from modelgap.comparison import CompareOptions
 
 PREFIX = "modelgap."
-QUERY_KEYS = ("repo", "deployed", "data", "target", "uri", "row", "tol", "shap")
+QUERY_KEYS = ("repo", "deployed", "data", "target", "uri", "row", "tol", "shap", "meta", "repo_train", "deployed_train")
 DEFAULT_SHAP_ROWS = CompareOptions().shap_rows
 
 # One key per field of the current ComparisonSpec (small strings and numbers).
@@ -34,7 +36,18 @@ _SPEC_KEYS = {
     "target": PREFIX + "target",
     "tolerance": PREFIX + "tolerance",
     "shap_rows": PREFIX + "shap_rows",
+    "deployed_meta": PREFIX + "deployed_meta",
+    "repo_training_data": PREFIX + "repo_training_data",
+    "deployed_training_data": PREFIX + "deployed_training_data",
 }
+_OPTIONAL_PARAMS = (  # query key -> spec field, for the optional strings
+    ("data", "data_path"),
+    ("target", "target"),
+    ("uri", "tracking_uri"),
+    ("meta", "deployed_meta"),
+    ("repo_train", "repo_training_data"),
+    ("deployed_train", "deployed_training_data"),
+)
 _ROW = PREFIX + "row"
 _SYNCED = PREFIX + "synced_params"  # what the URL held after our last sync
 _FAILURE = PREFIX + "failure"  # {"key", "message"}: the current spec could not be compared
@@ -53,6 +66,9 @@ class ComparisonSpec:
     target: str | None = None
     tolerance: float | None = None
     shap_rows: int = DEFAULT_SHAP_ROWS
+    deployed_meta: str | None = None  # what a deployed endpoint serves (the CLI's --deployed-meta)
+    repo_training_data: str | None = None  # the CLI's --repo-training-data
+    deployed_training_data: str | None = None  # the CLI's --deployed-training-data
 
     def key(self) -> str:
         """A stable string naming this spec (cache keys, "has it changed?")."""
@@ -65,13 +81,19 @@ class ComparisonSpec:
             tolerance=self.tolerance,
             shap_rows=self.shap_rows,
             no_shap=self.shap_rows <= 0,
-            extra={"tracking_uri": self.tracking_uri},
+            extra={
+                "tracking_uri": self.tracking_uri,
+                "deployed_meta": self.deployed_meta,
+                "repo_training_data": self.repo_training_data,
+                "deployed_training_data": self.deployed_training_data,
+            },
         )
 
     def to_params(self) -> dict[str, str]:
         """The query parameters for this spec (empty values left out)."""
         out = {"repo": self.repo, "deployed": self.deployed}
-        for key, value in (("data", self.data_path), ("target", self.target), ("uri", self.tracking_uri)):
+        for key, field_name in _OPTIONAL_PARAMS:
+            value = getattr(self, field_name)
             if value:
                 out[key] = value
         if self.tolerance is not None:
@@ -88,7 +110,7 @@ class ComparisonSpec:
         for key, field_name in (("repo", "repo"), ("deployed", "deployed")):
             if params.get(key):
                 changes[field_name] = params[key].strip()
-        for key, field_name in (("data", "data_path"), ("target", "target"), ("uri", "tracking_uri")):
+        for key, field_name in _OPTIONAL_PARAMS:
             if key in params:
                 changes[field_name] = params[key].strip() or None
         if "tol" in params:
@@ -137,6 +159,9 @@ def current_spec() -> ComparisonSpec | None:
         target=ss.get(_SPEC_KEYS["target"]),
         tolerance=ss.get(_SPEC_KEYS["tolerance"]),
         shap_rows=int(ss.get(_SPEC_KEYS["shap_rows"], DEFAULT_SHAP_ROWS)),
+        deployed_meta=ss.get(_SPEC_KEYS["deployed_meta"]),
+        repo_training_data=ss.get(_SPEC_KEYS["repo_training_data"]),
+        deployed_training_data=ss.get(_SPEC_KEYS["deployed_training_data"]),
     )
 
 

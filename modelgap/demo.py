@@ -47,7 +47,8 @@ SNAPSHOT_ROWS = 20_000  # per snapshot: the first 80% train, the rest validates
 SAMPLE_ROWS = 5_000
 _SNAPSHOTS: tuple[Snapshot, ...] = ("2025-q2", "2025-q4", "2026-q2")
 _SEEDS: dict[str, int] = {"2025-q2": 20252, "2025-q4": 20254, "2026-q2": 20262, "sample": 20266}
-_OWN_NAMES = frozenset({MARKER, "mlflow.db", "mlartifacts", "data", "repo_model", "sample.csv"})
+REPO_TRAINING_DVC = "repo_model_training.dvc"  # next to repo_model/: DVC records what it was trained on
+_OWN_NAMES = frozenset({MARKER, "mlflow.db", "mlartifacts", "data", "repo_model", "sample.csv", REPO_TRAINING_DVC})
 _QUIET_LOGGERS = ("mlflow", "alembic", "sqlalchemy", "urllib3")
 _REQUIREMENTS = ("mlflow", "scikit-learn", "skops", "numpy", "pandas", "scipy")
 
@@ -261,6 +262,7 @@ def _populate(final: Path, staging: Path, say: Callable[[str], None]) -> dict[st
     say("Saving the repo model (the challenger as it is in the repository)")
     repo_model = fitted[CHALLENGER.run_name]
     mlflow.sklearn.save_model(repo_model, str(final / "repo_model"), **_model_kwargs(repo_model, splits["2026-q2"][0]))
+    _write_dvc_record(final / REPO_TRAINING_DVC, train_paths[CHALLENGER.snapshot])
     return {
         "format": MANIFEST_FORMAT,
         "directory": str(final),
@@ -273,6 +275,22 @@ def _populate(final: Path, staging: Path, say: Callable[[str], None]) -> dict[st
         "training_baseline": train_paths[BASELINE.snapshot].relative_to(final).as_posix(),
         "aliases": {"champion": 2, "challenger": 3},
     }
+
+
+def _write_dvc_record(dvc_file: Path, data: Path) -> None:
+    """A `.dvc` file as `dvc add` writes it (md5 and size of the file's bytes, path relative to the .dvc file),
+    so the repo model's training data is known from its lineage, the way a DVC-versioned project records it."""
+    import yaml
+
+    from modelgap.data.fingerprint import file_md5
+
+    out = {
+        "md5": file_md5(data),
+        "size": data.stat().st_size,
+        "hash": "md5",
+        "path": data.relative_to(dvc_file.parent).as_posix(),
+    }
+    dvc_file.write_text(yaml.safe_dump({"outs": [out]}, sort_keys=False))
 
 
 def _split(df: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -7,6 +7,8 @@ from typing import Any
 from modelgap.comparison import Comparison
 from modelgap.model import LoadedModel
 
+MAX_PARAMETER_LINES = 25  # terminal summary only; the JSON/HTML reports list every difference
+
 
 def _model_line(label: str, model: LoadedModel) -> str:
     m = model.metadata
@@ -40,12 +42,13 @@ def parameter_lines(comparison: Comparison) -> list[str]:
             f"  {len(hp['changed'])} changed, {len(hp['only_in_repo'])} only in repo, "
             f"{len(hp['only_in_deployed'])} only in deployed"
         )
-        for c in hp["changed"]:
-            lines.append(f"  ~ {c['name']}: {_value(c['deployed'])} -> {_value(c['repo'])}")
-        for c in hp["only_in_repo"]:
-            lines.append(f"  + {c['name']} = {_value(c['value'])}")
-        for c in hp["only_in_deployed"]:
-            lines.append(f"  - {c['name']} = {_value(c['value'])}")
+        listed = [f"  ~ {c['name']}: {_value(c['deployed'])} -> {_value(c['repo'])}" for c in hp["changed"]]
+        listed += [f"  + {c['name']} = {_value(c['value'])}" for c in hp["only_in_repo"]]
+        listed += [f"  - {c['name']} = {_value(c['value'])}" for c in hp["only_in_deployed"]]
+        lines.extend(listed[:MAX_PARAMETER_LINES])
+        if len(listed) > MAX_PARAMETER_LINES:
+            # a refactor can rename hundreds of nested params: the terminal gets the start, the reports get all
+            lines.append(f"  ... {len(listed) - MAX_PARAMETER_LINES} more (all of them in --json / --html)")
         unknown = [c["name"] for c in hp.get("unknown", [])]
         if unknown:
             more = ", ..." if len(unknown) > 8 else ""

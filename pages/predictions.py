@@ -1,15 +1,20 @@
 """Predictions: where and how much the two models disagree on the sample data.
 
-Minimal page from the app shell: the headline numbers and the worst slices. The Predictions page's owner
-replaces the body below the "body" marker; the frame above it (comparison, title, missing section) stays.
+Headline numbers (and, for regression, the tolerance), charts of how much the outputs differ, where they
+disagree (slices, surrogate rules), metrics against the target, and the rows that changed most with a
+drill-down into one row (shared in the address as `row`).
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
-from components import cards, compute, empty
+from components import cards, compute, empty, state
+from components import predictions_rows as rows_view
+from components import predictions_view as view
+from components import predictions_where as where
 from components import summaries as s
+from modelgap.predictions import PredictionComparison
 
 comparison = compute.current_comparison()
 if comparison is None:
@@ -22,38 +27,32 @@ if result is None:
     st.stop()
 
 # ---- body --------------------------------------------------------------------------------------------
-cols = st.columns(4)
-with cols[0]:
-    cards.metric_card("Rows compared", cards.count(result.get("n_rows")), "Sample rows both models predicted.")
-with cols[1]:
-    cards.metric_card(
-        "Disagreement rate",
-        cards.percent(result.get("disagreement_rate"), 2),
-        "Share of rows with a different predicted outcome (regression: further apart than the tolerance).",
-    )
-with cols[2]:
-    cards.metric_card("Rows that disagree", cards.count(result.get("n_disagreements")), "Rows with another prediction.")
-with cols[3]:
-    cards.metric_card(
-        "Largest change on one row",
-        cards.decimal(result.get("max_abs_diff")),
-        "Classification: largest change in predicted probability; regression: largest difference in value.",
-    )
-st.subheader("Where they disagree most")
-slices = s.slice_table(result)
-if slices:
-    st.dataframe(
-        slices,
-        hide_index=True,
-        width="stretch",
-        column_config={
-            "column": "Column",
-            "slice": "Slice",
-            "rows": st.column_config.NumberColumn("Rows"),
-            "disagreement": st.column_config.ProgressColumn(
-                "Disagreement", min_value=0.0, max_value=1.0, format="percent"
-            ),
-        },
-    )
-else:
-    st.caption("No slices were reported.")
+section = comparison.sections.get("predictions")
+if not isinstance(section, PredictionComparison):
+    st.error("The predictions section has an unexpected form; see the Report page.", icon=":material/error:")
+    st.stop()
+cards_slot = st.container()
+shown = view.tolerance_control(comparison, section)
+with cards_slot:
+    view.headline(shown)
+    for note in shown.notes:
+        st.caption(note)
+
+st.subheader("How much the predictions differ")
+view.charts(comparison, shown)
+
+st.subheader("Where they disagree")
+st.markdown("**Slices of the data**: the disagreement rate of each value or value range of each input column.")
+where.slices(shown)
+st.markdown(
+    "**Rules**: a small decision tree that learns, from the input columns, when the two models disagree. "
+    "Each rule is one leaf."
+)
+where.surrogate(shown)
+
+st.subheader("Against the true outcome")
+where.metrics(comparison, shown)
+
+st.subheader("Rows")
+rows_view.top_rows(shown)
+rows_view.drill_down(comparison, shown, state.chosen_row())

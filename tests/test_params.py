@@ -19,7 +19,7 @@ from modelgap.comparison import CompareOptions, Comparison
 from modelgap.model import FeatureSpec, LoadedModel, ModelMetadata
 from modelgap.params import compare_parameters, diff_mappings, values_equal
 from modelgap.sources import load_model
-from modelgap.summary import parameter_lines
+from modelgap.summary import MAX_PARAMETER_LINES, parameter_lines
 
 
 def _reference_diff(repo: Any, deployed: Any) -> tuple[set[str], set[str], set[str]]:
@@ -257,3 +257,28 @@ def test_unknown_hyperparameters_of_a_black_box() -> None:
     assert out["identical"] is False
     assert out["changed"] == []
     assert diff.same_artifact is None
+
+
+def test_terminal_summary_caps_long_parameter_lists() -> None:
+    """Hundreds of renamed params list the first MAX_PARAMETER_LINES and say how many more, never silently."""
+
+    def model(params: dict[str, Any]) -> LoadedModel:
+        return LoadedModel(
+            source="x",
+            task="regression",
+            classes=[],
+            features=[FeatureSpec("a", "number")],
+            params=params,
+            metadata=ModelMetadata(),
+            labels_fn=lambda df: df["a"].to_numpy(),
+        )
+
+    repo = model({f"step{i}__alpha": i for i in range(40)})
+    deployed = model({f"step{i}__alpha": i + 1 for i in range(40)} | {"old__beta": 1})
+    diff = compare_parameters(repo, deployed)
+    assert len(diff.to_dict()["changed"]) == 40  # the diff itself is complete
+    comparison = Comparison(repo=repo, deployed=deployed, options=CompareOptions(), parameters=diff)
+    lines = parameter_lines(comparison)
+    listed = [line for line in lines if line.startswith(("  ~ ", "  + ", "  - "))]
+    assert len(listed) == MAX_PARAMETER_LINES
+    assert f"  ... {41 - MAX_PARAMETER_LINES} more (all of them in --json / --html)" in lines

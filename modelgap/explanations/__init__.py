@@ -11,7 +11,8 @@ from modelgap.explanations.compare import ExplanationComparison, compare_explana
 from modelgap.explanations.engine import ExplainSettings, explain
 from modelgap.explanations.outputs import OUTPUT_SPACES, choose_output_space, raw_space
 from modelgap.explanations.result import Additivity, Explanation
-from modelgap.explanations.section import build_explanations, pick_rows
+from modelgap.explanations.section import build_explanations, explain_rows, pick_rows
+from modelgap.explanations.words import output_space_label, row_sentence
 
 __all__ = [
     "OUTPUT_SPACES",
@@ -24,6 +25,9 @@ __all__ = [
     "choose_output_space",
     "compare_explanations",
     "explain",
+    "explain_rows",
+    "output_space_label",
     "pick_rows",
     "raw_space",
+    "row_sentence",
 ]

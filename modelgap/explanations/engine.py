@@ -8,6 +8,7 @@ endpoint, labels-only, unsupported estimator, untraceable preprocessing) goes mo
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,15 +57,20 @@ def explain(
     progress: ProgressCallback | None = None,
     should_stop: StopCallback | None = None,
     settings: ExplainSettings | None = None,
+    exclude: Sequence[str] = (),
 ) -> Explanation:
-    """SHAP values of `model` on rows X, per input column of the model, in `output` space."""
+    """SHAP values of `model` on rows X, per input column of the model, in `output` space.
+
+    A model that lists no input columns (an endpoint without metadata) is explained on X's columns except
+    `exclude` (the label column: it is never an input, and explaining it would credit the answer itself).
+    """
     start = time.perf_counter()
     settings = settings or ExplainSettings()
     if output not in OUTPUT_SPACES:
         raise ValueError(f"unknown output space {output!r}; expected one of {OUTPUT_SPACES}")
     if len(X) == 0:
         raise DataError("There are no rows to explain.", "Give sample data with at least one row.")
-    columns = model.feature_names or list(X.columns)
+    columns = model.feature_names or [c for c in X.columns if c not in set(exclude)]
     _check_columns(model, X, columns, "data")
     if background is not None:
         _check_columns(model, background, columns, "background data")

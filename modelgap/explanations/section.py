@@ -18,6 +18,7 @@ from modelgap.explanations.agnostic import AgnosticSettings
 from modelgap.explanations.compare import ExplanationComparison, compare_explanations
 from modelgap.explanations.engine import ExplainSettings, explain
 from modelgap.explanations.outputs import choose_output_space
+from modelgap.explanations.result import StopCallback
 
 if TYPE_CHECKING:
     from modelgap.comparison import Comparison, ProgressFn
@@ -83,13 +84,31 @@ def explain_comparison(comparison: Comparison, progress: ProgressFn) -> Explanat
     if len(rows) == 0:
         comparison.notes.append("Explanations: no rows to explain (--shap-rows 0 or empty data).")
         return None
-    X = sample.loc[rows]
+    return explain_rows(comparison, sample.loc[rows], progress)
+
+
+def explain_rows(
+    comparison: Comparison,
+    X: pd.DataFrame,
+    progress: ProgressFn,
+    *,
+    should_stop: StopCallback | None = None,
+) -> ExplanationComparison:
+    """Explain both models on rows X of the sample exactly as the section does (same space, background, budget).
+
+    Used by the section and to explain one more row on demand. `should_stop` ends the work between chunks
+    (the caller's cancel button); the time budget per model (extra["shap_seconds"]) applies as well.
+    """
+    options = comparison.options
+    sample = comparison.sample
+    assert sample is not None
     background = sample.sample(min(BACKGROUND_ROWS, len(sample)), random_state=options.seed)
     output = choose_output_space(comparison.repo, comparison.deployed)
     extra = options.extra
     agnostic_rows = int(extra.get("shap_agnostic_rows", DEFAULT_AGNOSTIC_ROWS))
     settings = ExplainSettings(agnostic=AgnosticSettings(max_rows=agnostic_rows, seed=options.seed))
     seconds = float(extra.get("shap_seconds", DEFAULT_SECONDS))
+    exclude = [options.target] if options.target else []
     explanations = []
     for i, (side, model) in enumerate((("repo", comparison.repo), ("deployed", comparison.deployed))):
         deadline = time.monotonic() + seconds
@@ -97,16 +116,22 @@ def explain_comparison(comparison: Comparison, progress: ProgressFn) -> Explanat
         def report(done: int, total: int, side: str = side, i: int = i) -> None:
             progress(f"Explaining the {side} model ({done}/{total} rows)", (i + done / max(total, 1)) / 2)
 
+        def stop(deadline: float = deadline) -> bool:
+            return time.monotonic() > deadline or (should_stop is not None and should_stop())
+
         exp = explain(
             model,
             X,
             output=output,
             background=background,
             progress=report,
-            should_stop=lambda deadline=deadline: time.monotonic() > deadline,  # type: ignore[misc]
+            should_stop=stop,
             settings=settings,
+            exclude=exclude,
         )
         if exp.n_rows == 0:
+            if should_stop is not None and should_stop():
+                raise ModelgapError(f"Explaining the {side} model was cancelled.", "Start it again when ready.")
             raise ModelgapError(
                 f"The {side} model ({model.source}) could not be explained within {seconds:.0f} s ({exp.method}).",
                 "Lower --shap-rows, or compare a model whose flavor gives its estimator (sklearn/xgboost/lightgbm).",

@@ -1,0 +1,138 @@
+"""The Predictions page's upper part: headline cards, the regression tolerance, and the charts of how much the
+two models' predictions differ (cross-tab and probability changes, or value differences and the scatter)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import streamlit as st
+
+from components import cards, compute, predictions_data, state
+from components.summaries import MIN_SLICE_ROWS
+from modelgap.comparison import Comparison
+from modelgap.figures import predictions as figs
+from modelgap.figures.report import slices_figure
+from modelgap.predictions import PredictionComparison
+
+PAGE = "predictions"
+TOLERANCE_WIDGET = f"{state.PREFIX}widget.{PAGE}.tolerance"
+TOLERANCE_FOR = f"{state.PREFIX}page.{PAGE}.tolerance_for"
+APPLY_TOLERANCE = f"{state.PREFIX}{PAGE}.apply_tolerance"
+
+
+def headline(result: PredictionComparison) -> None:
+    """The four big numbers (after any tolerance change)."""
+    regression = result.task == "regression"
+    cols = st.columns(4)
+    with cols[0]:
+        cards.metric_card("Rows compared", cards.count(result.n_rows), "Sample rows both models predicted.")
+    with cols[1]:
+        cards.metric_card(
+            "Disagreement rate",
+            cards.percent(result.disagreement_rate, 2),
+            "Share of rows with a different predicted outcome (regression: further apart than the tolerance).",
+        )
+    with cols[2]:
+        cards.metric_card("Rows that disagree", cards.count(result.n_disagreements), "Rows with another prediction.")
+    with cols[3]:
+        cards.metric_card(
+            "Largest change on one row",
+            cards.decimal(result.max_abs_diff),
+            "Classification: largest change in predicted probability; regression: largest difference in value.",
+            delta=f"average {cards.fmt_scalar(result.mean_abs_diff)}" if regression else None,
+        )
+
+
+def tolerance_control(comparison: Comparison, result: PredictionComparison) -> PredictionComparison:
+    """Regression: the tolerance that decides "disagrees", re-measured at once (no model calls) when changed.
+
+    It is the comparison's own tolerance setting (the sidebar's option, `tol` in the address): the box starts
+    from it, and **Use everywhere** makes a new value the comparison's, so the Overview, the report and a
+    shared link follow. Until then only this page shows the re-measured numbers.
+    """
+    if result.task != "regression":
+        return result
+    spec = state.current_spec()
+    key = predictions_data.comparison_key()
+    if st.session_state.get(TOLERANCE_FOR) != key:  # a new comparison: start from its tolerance
+        st.session_state[TOLERANCE_WIDGET] = 0.0 if result.tolerance_is_default else float(result.tolerance or 0.0)
+        st.session_state[TOLERANCE_FOR] = key
+    left, right = st.columns([3, 1], vertical_alignment="bottom")
+    with left:
+        value = st.number_input(
+            "Tolerance: how far apart two predictions may be and still count as the same (0 = automatic)",
+            min_value=0.0,
+            format="%.6g",
+            key=TOLERANCE_WIDGET,
+            help="A row disagrees when |repo prediction - deployed prediction| is above this. Automatic: 1% of "
+            "the spread (standard deviation) of the deployed model's predictions. Changing it re-counts at once.",
+        )
+    wanted = float(value) if value else None
+    shown = predictions_data.measured(comparison, result, wanted)
+    current = spec.tolerance if spec is not None else None
+    if spec is not None and wanted != current:
+        with right:
+            if st.button(
+                "Use everywhere",
+                key=APPLY_TOLERANCE,
+                icon=":material/done_all:",
+                help="Make this the comparison's tolerance: the Overview, the report and the page address use it.",
+            ) and compute.apply(replace(spec, tolerance=wanted)):
+                st.rerun()
+        st.caption(
+            f"Previewing tolerance {cards.fmt_scalar(shown.tolerance)} on this page; the rest of the app still "
+            f"uses {cards.fmt_scalar(result.tolerance)}."
+        )
+    elif shown.tolerance_is_default:
+        st.caption(f"Automatic tolerance: {cards.fmt_scalar(shown.tolerance)}.")
+    return shown
+
+
+def charts(comparison: Comparison, result: PredictionComparison) -> None:
+    """How much they differ: labels cross-tab and probability changes, or value differences and the scatter."""
+    if result.task == "regression":
+        _regression_charts(result)
+    else:
+        _classification_charts(comparison, result)
+    fig = slices_figure(result.to_dict(), min_rows=MIN_SLICE_ROWS)
+    if fig is not None:
+        st.plotly_chart(fig, key="predictions_slices_chart")
+
+
+def _classification_charts(comparison: Comparison, result: PredictionComparison) -> None:
+    left, right = st.columns(2)
+    with left:
+        if result.crosstab is not None and len(result.crosstab):
+            st.plotly_chart(figs.crosstab_heatmap(result.crosstab), key="predictions_crosstab")
+            st.caption(
+                "Each cell counts the rows with that pair of labels; the percentage is of the repo label's row. "
+                "The diagonal is where the models agree."
+            )
+    with right:
+        diffs = predictions_data.class_diffs(comparison, result)
+        if diffs is None:
+            st.info(
+                "No probability chart: a model gives labels only, so only the labels were compared.",
+                icon=":material/info:",
+            )
+        else:
+            per_class, where = diffs
+            st.plotly_chart(figs.probability_diff_histogram(per_class), key="predictions_proba_diffs")
+            st.caption(
+                f"From {where}. Right of zero: the repo model gives the class a higher probability than the "
+                "deployed model; a narrow spike at zero means they agree."
+            )
+
+
+def _regression_charts(result: PredictionComparison) -> None:
+    left, right = st.columns(2)
+    with left:
+        st.plotly_chart(figs.value_diff_histogram(result.outputs.diff, result.tolerance), key="predictions_diffs")
+        st.caption(f"All {result.n_rows:,} compared rows. Outside the dashed lines, the two predictions disagree.")
+    with right:
+        rows = result.rows
+        fig = figs.regression_scatter(
+            rows["repo"].to_numpy(), rows["deployed"].to_numpy(), result.tolerance, rows=rows.index.to_numpy()
+        )
+        st.plotly_chart(fig, key="predictions_scatter")
+        st.caption("On the line both models predict the same; inside the grey band they are within the tolerance.")

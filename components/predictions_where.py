@@ -1,0 +1,253 @@
+"""Where the two models disagree (slices of the data and the surrogate tree's rules) and, with a target column,
+how each model scores against it (metrics with paired-bootstrap intervals, flips, backward trust compatibility)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from components import cards, state
+from components.summaries import MIN_SLICE_ROWS
+from modelgap.comparison import Comparison
+from modelgap.figures.report import metric_deltas_figure
+from modelgap.predictions import PredictionComparison
+
+PAGE = "predictions"
+METRIC_HELP = {  # name -> (plain words, higher is better)
+    "accuracy": ("Share of labelled rows the model gets right.", True),
+    "roc_auc": (
+        "How well the probabilities rank the positive rows above the others (0.5 = chance, 1 = perfect).",
+        True,
+    ),
+    "log_loss": ("Penalty for confident wrong probabilities; lower is better.", False),
+    "f1": ("Balance of precision and recall (binary: the positive class; multiclass: averaged over classes).", True),
+    "mae": ("Average size of the error, in the target's units; lower is better.", False),
+    "rmse": ("Like the average error, but large errors count more; lower is better.", False),
+    "r2": ("Share of the target's variation the model explains (1 = all of it).", True),
+}
+METRIC_NAMES = {
+    "accuracy": "Accuracy",
+    "roc_auc": "ROC AUC",
+    "log_loss": "Log loss",
+    "f1": "F1",
+    "mae": "Mean absolute error",
+    "rmse": "Root mean squared error",
+    "r2": "R²",
+}
+
+
+def slice_frame(result: PredictionComparison) -> pd.DataFrame:
+    """Every reported slice, most surprising first (the z-score: deviation from the overall rate given its size)."""
+    records = [s.to_dict() for s in result.slices]
+    frame = pd.DataFrame(records, columns=["column", "slice", "n_rows", "n_disagree", "rate", "lift", "z"])
+    return frame.sort_values(["z", "n_rows"], ascending=[False, False], kind="stable").reset_index(drop=True)
+
+
+def slices(result: PredictionComparison) -> None:
+    """The slice table, filterable by column and minimum slice size."""
+    frame = slice_frame(result)
+    if frame.empty:
+        st.caption("No slices: the models agree on every row, or disagree on every row.")
+        return
+    left, right = st.columns([3, 1])
+    with left:
+        chosen = st.multiselect(
+            "Columns",
+            sorted(frame["column"].unique()),
+            key=state.setting_widget_key(PAGE, "slice_columns", []),
+            placeholder="All columns",
+            help="Show only the slices of these input columns.",
+        )
+        state.set_page_setting(PAGE, "slice_columns", chosen)
+    with right:
+        min_rows = st.number_input(
+            "Minimum slice size (rows)",
+            min_value=1,
+            step=10,
+            key=state.setting_widget_key(PAGE, "slice_min_rows", MIN_SLICE_ROWS),
+            help="Smaller slices are mostly noise: a handful of rows can disagree by chance.",
+        )
+        state.set_page_setting(PAGE, "slice_min_rows", int(min_rows))
+    shown = frame[frame["n_rows"] >= int(min_rows)]
+    if chosen:
+        shown = shown[shown["column"].isin(chosen)]
+    st.dataframe(
+        shown,
+        hide_index=True,
+        width="stretch",
+        key="predictions_slice_table",
+        column_config={
+            "column": st.column_config.TextColumn("Column", help="The input column the slice is cut from."),
+            "slice": st.column_config.TextColumn("Slice", help="A value, or a value range (low, high]."),
+            "n_rows": st.column_config.NumberColumn("Rows", help="Rows in the slice.", format="%d"),
+            "n_disagree": st.column_config.NumberColumn("Disagree", help="Rows of the slice that disagree."),
+            "rate": st.column_config.ProgressColumn(
+                "Disagreement", min_value=0.0, max_value=1.0, format="percent", help="Share of the slice's rows."
+            ),
+            "lift": st.column_config.NumberColumn(
+                "× overall", format="%.2f", help="The slice's disagreement rate divided by the overall rate."
+            ),
+            "z": st.column_config.NumberColumn(
+                "Deviation",
+                format="%.1f",
+                help="How unusual the slice's rate is given its size (a z-score): above about 3, not chance.",
+            ),
+        },
+    )
+    st.caption(f"{len(shown):,} of {len(frame):,} slices shown, most unusual first.")
+
+
+def rule_frame(result: PredictionComparison) -> pd.DataFrame:
+    rules = result.surrogate.rules
+    return pd.DataFrame(
+        {
+            "rule": [r.rule for r in rules],
+            "n_rows": [r.n_rows for r in rules],
+            "n_disagree": [r.n_disagree for r in rules],
+            "rate": [r.rate for r in rules],
+            "predicts_disagree": [r.predicts_disagree for r in rules],
+        }
+    )
+
+
+def surrogate(result: PredictionComparison) -> None:
+    """The surrogate tree's rules as a table, with how faithfully they describe the rows."""
+    tree = result.surrogate
+    if not tree.rules:
+        st.caption(tree.note or "No rules: there is nothing to describe.")
+        return
+    st.dataframe(
+        rule_frame(result),
+        hide_index=True,
+        width="stretch",
+        key="predictions_rules",
+        column_config={
+            "rule": st.column_config.TextColumn("When", width="large", help="The conditions of one leaf of the tree."),
+            "n_rows": st.column_config.NumberColumn("Rows", help="Rows that match the rule.", format="%d"),
+            "n_disagree": st.column_config.NumberColumn("Disagree", help="Matching rows where the models disagree."),
+            "rate": st.column_config.ProgressColumn(
+                "Disagreement", min_value=0.0, max_value=1.0, format="percent", help="Share of the matching rows."
+            ),
+            "predicts_disagree": st.column_config.CheckboxColumn(
+                "Flagged", help="The tree marks these rows as 'models disagree here'."
+            ),
+        },
+    )
+    cols = st.columns(3)
+    with cols[0]:
+        cards.metric_card(
+            "Rules' balanced accuracy",
+            cards.decimal(tree.balanced_accuracy, 2),
+            "How faithfully the rules separate disagreeing from agreeing rows, each group weighted equally "
+            "(0.5 = no better than chance, 1 = perfect). Measured on these rows, not a forecast.",
+        )
+    with cols[1]:
+        cards.metric_card(
+            "Disagreements caught",
+            cards.percent(tree.captured, 1),
+            "Share of all disagreeing rows that fall under a flagged rule.",
+        )
+    with cols[2]:
+        cards.metric_card(
+            "Rows described", cards.count(tree.n_rows), "Rows the rules were measured on (the in-memory sample)."
+        )
+
+
+def metrics(comparison: Comparison, result: PredictionComparison) -> None:
+    """Each model's metrics against the target, the change with its 95% interval, flips and trust compatibility."""
+    section = comparison.sections.get("metrics")
+    if comparison.options.target is None:
+        st.info(
+            "No target column was given, so there are no metrics. To add one, open **Change the comparison** in the "
+            "sidebar, choose the true-outcome column as **Label column** under **Sample data**, then **Compare**.",
+            icon=":material/target:",
+        )
+        return
+    if section is None:
+        cards.not_computed(comparison, "metrics", "Metrics")
+        return
+    table = metric_table(section.to_dict())
+    st.dataframe(
+        table,
+        hide_index=True,
+        width="stretch",
+        key="predictions_metrics",
+        column_config={
+            "metric": st.column_config.TextColumn("Metric", help="Hover the help column for what it measures."),
+            "repo": st.column_config.NumberColumn("Repo", format="%.4f", help="The repo model's score."),
+            "deployed": st.column_config.NumberColumn("Deployed", format="%.4f", help="The deployed model's score."),
+            "delta": st.column_config.NumberColumn("Change", format="%+.4f", help="Repo minus deployed."),
+            "interval": st.column_config.TextColumn(
+                "95% interval of the change",
+                help="From a paired bootstrap: the same resampled rows score both models. An interval that "
+                "does not contain 0 is a real change, not chance.",
+            ),
+            "verdict": st.column_config.TextColumn("Reading", help="The change in plain words."),
+            "meaning": st.column_config.TextColumn("What it measures", width="large"),
+        },
+    )
+    n_rows = getattr(section, "n_rows", None)
+    if isinstance(n_rows, int):
+        st.caption(f"On {n_rows:,} labelled rows (target column `{comparison.options.target}`).")
+    fig = metric_deltas_figure(section.to_dict())
+    if fig is not None:
+        st.plotly_chart(fig, key="predictions_metric_deltas")
+    for note in getattr(section, "notes", []) or []:
+        st.caption(note)
+    if result.flips:
+        _flips(result.flips)
+
+
+def metric_table(values: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per metric: scores, change, interval and a plain-words reading of the change."""
+    rows = []
+    for name, m in values.items():
+        meaning, higher_better = METRIC_HELP.get(name, ("", True))
+        lo, hi = m.get("ci_low"), m.get("ci_high")
+        interval = f"{lo:+.4f} to {hi:+.4f}" if lo is not None and hi is not None else "—"
+        if lo is None or hi is None:
+            reading = "no interval"
+        elif lo <= 0 <= hi:
+            reading = "no clear change"
+        else:
+            better = (m["delta"] > 0) == higher_better
+            reading = "repo better" if better else "repo worse"
+        rows.append(
+            {
+                "metric": METRIC_NAMES.get(name, name),
+                "repo": m.get("repo"),
+                "deployed": m.get("deployed"),
+                "delta": m.get("delta"),
+                "interval": interval,
+                "verdict": reading,
+                "meaning": meaning,
+            }
+        )
+    return rows
+
+
+def _flips(flips: dict[str, Any]) -> None:
+    cols = st.columns(3)
+    with cols[0]:
+        cards.metric_card(
+            "Negative flips",
+            cards.count(flips.get("negative_flips")),
+            "Rows the deployed model got right and the repo model gets wrong: new mistakes users would notice.",
+            delta=f"{cards.percent(flips.get('negative_flip_rate'), 2)} of labelled rows",
+        )
+    with cols[1]:
+        cards.metric_card(
+            "Positive flips",
+            cards.count(flips.get("positive_flips")),
+            "Rows the deployed model got wrong and the repo model gets right: fixed mistakes.",
+            delta=f"{cards.percent(flips.get('positive_flip_rate'), 2)} of labelled rows",
+        )
+    with cols[2]:
+        cards.metric_card(
+            "Backward trust compatibility",
+            cards.percent(flips.get("backward_trust_compatibility"), 1),
+            "Of the rows the deployed model gets right, the share the repo model still gets right "
+            "(100% = the update breaks nothing that worked).",
+        )

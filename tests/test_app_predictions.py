@@ -1,0 +1,237 @@
+"""AppTest of the Predictions page: the demo (binary, with a target), a regression pair and a multiclass pair.
+
+Expected numbers come from the two models' own `predict` on the same rows, counted with numpy here, never
+from modelgap's comparison. SHAP is switched off (`shap=0`) where the test does not need it, to keep time.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from factories import fitted, save_mlflow, tabular
+from streamlit.testing.v1 import AppTest
+
+from modelgap import load_model
+
+APP = Path(__file__).resolve().parent.parent / "app.py"
+PAGE = "pages/predictions.py"
+TIMEOUT = 240
+
+
+@pytest.fixture(scope="module")
+def env(demo_workspace: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The demo from MODELGAP_DEMO_DIR; the test's own models and data live in a folder the app may read."""
+    folder = tmp_path_factory.mktemp("predictions-page")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MODELGAP_DEMO_DIR", str(demo_workspace.directory))
+        mp.setenv("MODELGAP_ALLOWED_DIRS", str(folder))
+        mp.delenv("MLFLOW_TRACKING_URI", raising=False)
+        mp.delenv("MODELGAP_ALLOW_PICKLE_UPLOADS", raising=False)
+        yield folder
+
+
+def metric(at: AppTest, label: str) -> str:
+    values = [m.value for m in at.metric if m.label == label]
+    assert values, f"no metric {label!r}; metrics: {[m.label for m in at.metric]}"
+    return str(values[0])
+
+
+def figures(at: AppTest) -> dict[str, dict[str, Any]]:
+    """Every plotly chart on the page by its title."""
+    out = {}
+    for chart in at.get("plotly_chart"):
+        spec = json.loads(chart.proto.spec)
+        out[spec["layout"]["title"]["text"]] = spec
+    return out
+
+
+def figure(at: AppTest, title_start: str) -> dict[str, Any]:
+    found = [f for title, f in figures(at).items() if title.startswith(title_start)]
+    assert found, f"no chart {title_start!r}; charts: {list(figures(at))}"
+    return found[0]
+
+
+def no_exception(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def open_page(params: dict[str, str]) -> AppTest:
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    at.query_params.update(params)
+    at.run()
+    no_exception(at)
+    at.switch_page(PAGE).run()
+    no_exception(at)
+    return at
+
+
+# ------------------------------------------------------------------ the demo: binary with a target
+
+
+@pytest.fixture(scope="module")
+def demo_params(env: Path, demo_workspace: Any) -> dict[str, str]:
+    ws = demo_workspace
+    return {
+        "repo": str(ws.repo_model_dir),
+        "deployed": ws.deployed_source,
+        "uri": ws.tracking_uri,
+        "data": str(ws.sample_path),
+        "target": ws.target,
+        "shap": "0",
+    }
+
+
+@pytest.fixture(scope="module")
+def demo_labels(demo_workspace: Any) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
+    """Both demo models' labels on every sample row, from their own predict."""
+    ws = demo_workspace
+    repo = load_model(str(ws.repo_model_dir))
+    deployed = load_model(ws.deployed_source, tracking_uri=ws.tracking_uri)
+    data = pd.read_csv(ws.sample_path)
+    a = np.asarray(repo.predict_labels(data[repo.feature_names]))
+    b = np.asarray(deployed.predict_labels(data[deployed.feature_names]))
+    return a, b, data
+
+
+@pytest.fixture(scope="module")
+def demo_page(demo_params: dict[str, str]) -> AppTest:
+    return open_page(demo_params)
+
+
+def test_demo_numbers_match_the_models_own_predictions(demo_page: AppTest, demo_labels: Any) -> None:
+    at = demo_page
+    a, b, data = demo_labels
+    assert [t.value for t in at.title] == ["Predictions"]
+    assert metric(at, "Rows compared") == f"{len(data):,}"
+    assert metric(at, "Disagreement rate") == f"{np.mean(a != b) * 100:.2f}%"
+    assert metric(at, "Rows that disagree") == f"{int(np.sum(a != b)):,}"
+    heat = figure(at, "Predicted labels")["data"][0]
+    labels = sorted(set(a) | set(b))
+    expected = [[int(np.sum((a == r) & (b == d))) for d in labels] for r in labels]
+    assert [str(v) for v in heat["y"]] == [str(v) for v in labels]
+    assert heat["z"] == expected
+    row_share = 100 * expected[1][0] / sum(expected[1])
+    assert f"{row_share:.1f}%" in heat["text"][1][0]
+    assert figure(at, "How much the predicted probability changed")
+    assert figure(at, "Where they disagree")  # the slice chart
+    metrics_table = at.dataframe(key="predictions_metrics").value
+    y = data["default"].to_numpy()
+    accuracy = metrics_table.set_index("metric").loc["Accuracy"]
+    assert accuracy["repo"] == pytest.approx(np.mean(a == y)) and accuracy["deployed"] == pytest.approx(np.mean(b == y))
+    assert metric(at, "Negative flips") == f"{int(np.sum((b == y) & (a != y))):,}"
+    assert metric(at, "Positive flips") == f"{int(np.sum((b != y) & (a == y))):,}"
+    slices = at.dataframe(key="predictions_slice_table").value
+    assert (slices["n_rows"] >= 30).all() and len(slices)
+    top = at.dataframe(key="modelgap.predictions.top_rows").value
+    assert len(top) == 50 and top["abs_diff"].is_monotonic_decreasing
+    assert any("No row chosen" in c.value for c in at.caption)
+
+
+def test_slice_filters(demo_page: AppTest) -> None:
+    at = demo_page
+    at.multiselect(key="modelgap.widget.predictions.slice_columns").set_value(["region"]).run()
+    at.number_input(key="modelgap.widget.predictions.slice_min_rows").set_value(1000).run()
+    slices = at.dataframe(key="predictions_slice_table").value
+    assert set(slices["column"]) == {"region"} and (slices["n_rows"] >= 1000).all()
+    assert slices["z"].is_monotonic_decreasing
+    at.multiselect(key="modelgap.widget.predictions.slice_columns").set_value([]).run()
+    at.number_input(key="modelgap.widget.predictions.slice_min_rows").set_value(30).run()
+
+
+def test_choosing_a_row_shows_its_drill_down(demo_params: dict[str, str], demo_labels: Any) -> None:
+    a, b, data = demo_labels
+    row = int(np.flatnonzero(a != b)[0])
+    at = open_page({**demo_params, "row": str(row)})
+    assert at.query_params["row"] == str(row)
+    assert any(m.value == f"#### Row {row:,}" for m in at.markdown)
+    values = at.dataframe(key="predictions_row_values").value.set_index("column")["value"]
+    assert values["region"] == data.loc[row, "region"]
+    assert values["age"] == f"{data.loc[row, 'age']:,}"
+    assert metric(at, "Repo model predicts") == str(a[row]) and metric(at, "Deployed model predicts") == str(b[row])
+    proba = figure(at, "Predicted probability of each class")["data"]
+    assert [t["name"] for t in proba] == ["deployed", "repo"]
+    link = [p for p in at.page_link if "Explain row" in p.label]
+    assert link and link[0].proto.page.endswith("explanations") or link[0].proto.page_script_hash
+    at.number_input(key="modelgap.widget.predictions.row").set_value(row + 1).run()
+    assert at.session_state["modelgap.row"] == row + 1 and at.query_params["row"] == str(row + 1)
+    assert any(m.value == f"#### Row {row + 1:,}" for m in at.markdown)
+
+
+def test_an_out_of_range_row_says_so_and_the_page_still_renders(
+    demo_params: dict[str, str], demo_labels: Any
+) -> None:
+    n = len(demo_labels[2])
+    at = open_page({**demo_params, "row": str(n + 5)})
+    assert any(f"Row {n + 5:,} does not exist" in e.value and f"0 to {n - 1:,}" in e.value for e in at.error)
+    assert metric(at, "Rows compared") == f"{n:,}"
+    assert figure(at, "Predicted labels")
+
+
+# ------------------------------------------------------------------ regression and multiclass pairs
+
+
+def pair(folder: Path, task: str) -> dict[str, str]:
+    """Two real pipelines (different settings) saved as MLflow folders, and sample data with target `y`."""
+    repo, X, _ = fitted("pipeline", task)
+    deployed, _, _ = fitted("pipeline", task, model__n_estimators=8, model__max_depth=2)
+    paths = {side: folder / f"{task}-{side}" for side in ("repo", "deployed")}
+    save_mlflow(repo, paths["repo"], X)
+    save_mlflow(deployed, paths["deployed"], X)
+    df, y = tabular(n=400, seed=7, task=task)
+    data = folder / f"{task}.csv"
+    df.assign(y=y).to_csv(data, index=False)
+    return {"repo": str(paths["repo"]), "deployed": str(paths["deployed"]), "data": str(data), "shap": "0"}
+
+
+def test_regression_charts_and_the_tolerance_control(env: Path) -> None:
+    params = pair(env, "regression")
+    at = open_page({**params, "target": "y"})
+    assert not at.error, [e.value for e in at.error]
+    repo, deployed = load_model(params["repo"]), load_model(params["deployed"])
+    data = pd.read_csv(params["data"])
+    diff = repo.predict_values(data[repo.feature_names]) - deployed.predict_values(data[deployed.feature_names])
+    automatic = 0.01 * np.std(deployed.predict_values(data[deployed.feature_names]))
+    assert metric(at, "Rows that disagree") == f"{int(np.sum(np.abs(diff) > automatic)):,}"
+    scatter = figure(at, "Repo prediction against deployed prediction")
+    points = [t for t in scatter["data"] if t.get("mode") == "markers"]
+    assert sum(len(t["x"]) for t in points) == len(data)
+    hist = figure(at, "How far apart the predictions are")["data"][0]
+    assert sum(hist["y"]) == len(data)
+    assert at.dataframe(key="predictions_metrics").value["metric"].tolist() == [
+        "Mean absolute error",
+        "Root mean squared error",
+        "R²",
+    ]
+    tolerance = float(np.quantile(np.abs(diff), 0.8))
+    at.number_input(key="modelgap.widget.predictions.tolerance").set_value(tolerance).run()
+    no_exception(at)
+    assert metric(at, "Rows that disagree") == f"{int(np.sum(np.abs(diff) > tolerance)):,}"
+    assert at.button(key="modelgap.predictions.apply_tolerance")  # only this page re-measured so far
+    at.button(key="modelgap.predictions.apply_tolerance").click().run()
+    no_exception(at)
+    assert float(at.query_params["tol"]) == pytest.approx(tolerance)
+    assert metric(at, "Rows that disagree") == f"{int(np.sum(np.abs(diff) > tolerance)):,}"
+
+
+def test_multiclass_without_target_has_per_class_charts_and_a_target_hint(env: Path) -> None:
+    params = pair(env, "multiclass")
+    at = open_page(params)
+    assert not at.error, [e.value for e in at.error]
+    repo, deployed = load_model(params["repo"]), load_model(params["deployed"])
+    data = pd.read_csv(params["data"])
+    a = np.asarray(repo.predict_labels(data[repo.feature_names]))
+    b = np.asarray(deployed.predict_labels(data[deployed.feature_names]))
+    heat = figure(at, "Predicted labels")["data"][0]
+    labels = sorted(set(repo.classes))
+    assert heat["z"] == [[int(np.sum((a == r) & (b == d))) for d in labels] for r in labels]
+    per_class = figure(at, "How much the predicted probability changed")["data"]
+    assert [t["name"] for t in per_class] == [f"class {c}" for c in labels]
+    assert all(sum(t["y"]) == len(data) for t in per_class)
+    assert any("No target column was given" in i.value for i in at.info)
+    assert not [d for d in at.dataframe if d.key == "predictions_metrics"]
