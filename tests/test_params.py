@@ -237,21 +237,23 @@ def test_xgboost_native_format_reports_unknown_not_identical(tmp_path: Path) -> 
     assert "max_depth" in _names(different.to_dict()["unknown"])
 
 
+def _regressor_with(params: dict[str, Any] | None) -> LoadedModel:
+    """A one-column model whose hyperparameters are `params` (None: unknown, like a bare endpoint)."""
+    return LoadedModel(
+        source="x",
+        task="regression",
+        classes=[],
+        features=[FeatureSpec("a", "number")],
+        params=params,
+        metadata=ModelMetadata(),
+        labels_fn=lambda df: df["a"].to_numpy(),
+    )
+
+
 def test_unknown_hyperparameters_of_a_black_box() -> None:
     """A side with params=None (an endpoint) makes the diff unknown, not identical."""
 
-    def model(params: dict[str, Any] | None) -> LoadedModel:
-        return LoadedModel(
-            source="x",
-            task="regression",
-            classes=[],
-            features=[FeatureSpec("a", "number")],
-            params=params,
-            metadata=ModelMetadata(),
-            labels_fn=lambda df: df["a"].to_numpy(),
-        )
-
-    diff = compare_parameters(model({"alpha": 1.0}), model(None))
+    diff = compare_parameters(_regressor_with({"alpha": 1.0}), _regressor_with(None))
     out = diff.to_dict()
     assert out["known"] is False
     assert out["identical"] is False
@@ -262,19 +264,8 @@ def test_unknown_hyperparameters_of_a_black_box() -> None:
 def test_terminal_summary_caps_long_parameter_lists() -> None:
     """Hundreds of renamed params list the first MAX_PARAMETER_LINES and say how many more, never silently."""
 
-    def model(params: dict[str, Any]) -> LoadedModel:
-        return LoadedModel(
-            source="x",
-            task="regression",
-            classes=[],
-            features=[FeatureSpec("a", "number")],
-            params=params,
-            metadata=ModelMetadata(),
-            labels_fn=lambda df: df["a"].to_numpy(),
-        )
-
-    repo = model({f"step{i}__alpha": i for i in range(40)})
-    deployed = model({f"step{i}__alpha": i + 1 for i in range(40)} | {"old__beta": 1})
+    repo = _regressor_with({f"step{i}__alpha": i for i in range(40)})
+    deployed = _regressor_with({f"step{i}__alpha": i + 1 for i in range(40)} | {"old__beta": 1})
     diff = compare_parameters(repo, deployed)
     assert len(diff.to_dict()["changed"]) == 40  # the diff itself is complete
     comparison = Comparison(repo=repo, deployed=deployed, options=CompareOptions(), parameters=diff)
