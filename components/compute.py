@@ -11,6 +11,7 @@ Cached models and comparisons are shared and read-only: never mutate them.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import logging
 import threading
@@ -26,6 +27,7 @@ from components.config import (
     APP_ROOT,
     check_allowed_path,
     check_tracking_uri,
+    compute_engine,
     demo_dir,
     is_upload,
     pickle_uploads_allowed,
@@ -212,7 +214,11 @@ def _compute(spec: ComparisonSpec) -> Comparison:
                 spec.deployed, spec.tracking_uri, allow_pickle_for(spec.deployed), endpoint_choice(spec, "deployed")
             )
             comparison = run_comparison(
-                repo, deployed, data_path=spec.data_path, options=spec.options(), progress=progress
+                repo,
+                deployed,
+                data_path=spec.data_path,
+                options=dataclasses.replace(spec.options(), engine=compute_engine()),
+                progress=progress,
             )
             status.update(label="Comparison ready", state="complete")
     finally:

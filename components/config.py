@@ -19,6 +19,7 @@ APP_ROOT = Path(__file__).resolve().parent.parent  # the repository the app runs
 ALLOWED_DIRS_ENV = "MODELGAP_ALLOWED_DIRS"
 PICKLE_UPLOADS_ENV = "MODELGAP_ALLOW_PICKLE_UPLOADS"
 DEMO_DIR_ENV = "MODELGAP_DEMO_DIR"
+ENGINE_ENV = "MODELGAP_ENGINE"
 
 _UPLOAD_ROOT: Path | None = None
 _UPLOAD_LOCK = threading.Lock()
@@ -30,6 +31,13 @@ def demo_dir() -> Path:
 
     configured = os.environ.get(DEMO_DIR_ENV)
     return Path(configured).expanduser().absolute() if configured else DEFAULT_DEMO_DIR
+
+
+def compute_engine() -> str:
+    """The comparison engine the operator chose: MODELGAP_ENGINE (pandas or spark; default pandas)."""
+    from modelgap.spark import check_engine
+
+    return check_engine(os.environ.get(ENGINE_ENV, "pandas"))
 
 
 def pickle_uploads_allowed() -> bool:

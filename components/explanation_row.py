@@ -100,15 +100,19 @@ def _extra_row(comparison: Comparison, c: ExplanationComparison, row: int) -> Ex
     if slot.value is None:
         if st.session_state.pop(_CANCELLED, None) == row:
             st.info(f"Explaining row {row} was cancelled.", icon=":material/cancel:")
-        st.caption(f"Row {row} is not among the {c.n_rows:,} rows explained for this comparison.")
-        if not st.button(f"Explain row {row}", key=EXPLAIN_KEY, icon=":material/insights:"):
+        holder = st.empty()  # the offer disappears once the row is being explained
+        with holder.container():
+            st.caption(f"Row {row} is not among the {c.n_rows:,} rows explained for this comparison.")
+            clicked = st.button(f"Explain row {row}", key=EXPLAIN_KEY, icon=":material/insights:")
+        if not clicked:
             return None
+        holder.empty()
         try:
             _explain_into(slot, comparison, c, row)
         except ModelgapError as err:
             st.error(err.one_line(), icon=":material/error:")
             return None
-        except Exception as exc:  # noqa: BLE001 - shown to the user and logged; the rest of the page keeps working
+        except Exception as exc:  # shown to the user and logged; the rest of the page keeps working
             LOG.exception("Explaining row %s failed", row)
             st.error(f"Row {row} could not be explained: {type(exc).__name__}: {exc}", icon=":material/error:")
             return None
@@ -127,10 +131,11 @@ def _explain_into(slot: _RowSlot, comparison: Comparison, c: ExplanationComparis
             status.update(label=f"Row {row} explained", state="complete")
             return
         bar = st.progress(0.0, text="Starting")
+        cancel = st.empty()
         if agnostic:
             # The click reruns the page, which interrupts this run at its next progress update; the event
             # also ends the engine's loop between chunks (should_stop).
-            st.button(
+            cancel.button(
                 "Cancel",
                 key=CANCEL_KEY,
                 icon=":material/cancel:",
@@ -142,7 +147,10 @@ def _explain_into(slot: _RowSlot, comparison: Comparison, c: ExplanationComparis
         def progress(message: str, fraction: float) -> None:
             bar.progress(min(max(float(fraction), 0.0), 1.0), text=message)
 
-        slot.value = explain_rows(comparison, comparison.sample.loc[[row]], progress, should_stop=stop.is_set)  # type: ignore[union-attr]
+        sample = comparison.sample
+        assert sample is not None  # checked by the caller
+        slot.value = explain_rows(comparison, sample.loc[[row]], progress, should_stop=stop.is_set)
+        cancel.empty()
         status.update(label=f"Row {row} explained", state="complete", expanded=False)
 
 

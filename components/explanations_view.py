@@ -132,7 +132,8 @@ def importance(c: ExplanationComparison) -> None:
                 "Rank change", help="Deployed rank minus repo rank: positive = more important in the repo model."
             ),
             "sign_flip": st.column_config.CheckboxColumn(
-                "Effect flips", help="Higher values push the output one way in one model and the other way in the other."
+                "Effect flips",
+                help="Higher values push the output one way in one model and the other way in the other.",
             ),
             "direction": st.column_config.TextColumn(
                 "Effect of higher values", help="deployed → repo: ↑ raises the output, ↓ lowers it, – unclear."
@@ -228,9 +229,9 @@ def disagreement_importance(c: ExplanationComparison, rows: list[Any]) -> None:
             {
                 "feature": sub.index.astype(str),
                 "gap_disagreeing": (sub["repo_importance"] - sub["deployed_importance"]).to_numpy(),
-                "gap_all": (
-                    c.features["repo_importance"] - c.features["deployed_importance"]
-                ).reindex(sub.index).to_numpy(),
+                "gap_all": (c.features["repo_importance"] - c.features["deployed_importance"])
+                .reindex(sub.index)
+                .to_numpy(),
             }
         )
         st.dataframe(

@@ -100,13 +100,15 @@ def model_picker(side: str, tracking_uri: str | None) -> str | None:
             return _local(side)
         if kind == "upload":
             return _upload(side)
+        if kind in ("git", "endpoint"):
+            from components import source_pickers
+
+            if kind == "git":
+                return source_pickers.git_picker(side)
+            return source_pickers.endpoint_picker(side, tracking_uri)
     except ModelgapError as err:
         st.error(err.one_line(), icon=":material/error:")
         return None
-    if kind == "git":
-        return _typed(side, "git", "git:<revision>:<path>", "git:HEAD~1:models/model.skops", ("git:",))
-    if kind == "endpoint":
-        return _typed(side, "endpoint", "Scoring URL", "http://127.0.0.1:5001/invocations", ("http://", "https://"))
     return _typed(side, "text", "Source", "models:/name@alias, runs:/<run>/<path>, a path…", ())
 
 

@@ -7,6 +7,7 @@ parameter (`state.chosen_row()`), so a link reproduces the drill-down.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -63,8 +64,7 @@ def top_rows(result: PredictionComparison) -> None:
             hide_index=True,
             width="stretch",
             key=TABLE_KEY,
-            on_select=_on_pick,
-            args=(frame["row"].astype(int).tolist(),),
+            on_select=partial(_on_pick, frame["row"].astype(int).tolist()),
             selection_mode="single-row",
             column_config={
                 "row": st.column_config.NumberColumn("Row", help="Position in the data file, from 0.", format="%d"),
@@ -90,7 +90,8 @@ def top_rows(result: PredictionComparison) -> None:
     chosen = state.chosen_row()
     if st.session_state.get(INPUT_KEY, -1) != chosen:
         st.session_state[INPUT_KEY] = chosen
-    st.number_input(
+    box, _ = st.columns([1, 3])
+    box.number_input(
         "Or enter any row id",
         min_value=0,
         step=1,
@@ -124,7 +125,7 @@ def drill_down(comparison: Comparison, result: PredictionComparison, row: int | 
     if sample is None or row not in sample.index or row not in result.rows.index:
         st.error(_missing_row(row, result, sample), icon=":material/error:")
         return
-    st.markdown(f"#### Row {row:,}")
+    st.markdown(f"#### Row {row}")
     left, right = st.columns([2, 3])
     target = comparison.options.target
     with left:
@@ -136,6 +137,7 @@ def drill_down(comparison: Comparison, result: PredictionComparison, row: int | 
             hide_index=True,
             width="stretch",
             key="predictions_row_values",
+            height=min(36 + 35 * len(table), 640),  # every input column without an inner scroll bar
             column_config={"column": "Input column", "value": "Value"},
         )
         if target is not None and target in values.index:
@@ -144,7 +146,7 @@ def drill_down(comparison: Comparison, result: PredictionComparison, row: int | 
         _predictions_of(comparison, result, row)
         st.page_link(
             "pages/explanations.py",
-            label=f"Why? Explain row {row:,} on the Explanations page",
+            label=f"Why? Explain row {row} on the Explanations page",
             icon=":material/insights:",
             query_params=state.share_params(),
         )
@@ -153,31 +155,42 @@ def drill_down(comparison: Comparison, result: PredictionComparison, row: int | 
 def _missing_row(row: int, result: PredictionComparison, sample: pd.DataFrame | None) -> str:
     if 0 <= row < result.n_rows:
         return (
-            f"Row {row:,} was compared but is not in the in-memory sample of {0 if sample is None else len(sample):,} "
+            f"Row {row} was compared but is not in the in-memory sample of {0 if sample is None else len(sample):,} "
             "rows kept for drill-downs. Pick a row from the table above."
         )
-    return f"Row {row:,} does not exist: the data has rows 0 to {result.n_rows - 1:,}. Enter a row id in that range."
+    return f"Row {row} does not exist: the data has rows 0 to {result.n_rows - 1:,}. Enter a row id in that range."
 
 
 def _text(value: Any) -> str:
-    if isinstance(value, float) and np.isnan(value):
-        return "(missing)"
-    return cards.fmt_scalar(value.item() if isinstance(value, np.generic) else value)
+    """An input value as it is in the data: every digit kept (up to 10 significant), thousands separated."""
+    value = value.item() if isinstance(value, np.generic) else value
+    if isinstance(value, float):
+        return "(missing)" if np.isnan(value) else f"{value:,.10g}"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return "(missing)" if value is None or value is pd.NA else str(value)
+
+
+def _shown(prediction: Any) -> str:
+    """A predicted label as it is, a predicted value to 4 significant digits."""
+    value = prediction.item() if isinstance(prediction, np.generic) else prediction
+    return cards.fmt_scalar(value) if isinstance(value, float) else str(value)
 
 
 def _predictions_of(comparison: Comparison, result: PredictionComparison, row: int) -> None:
     r = result.rows.loc[row]
+    diff = float(result.rows["diff"].to_numpy(dtype=float)[result.rows.index.get_loc(row)])
     regression = result.task == "regression"
     cols = st.columns(3)
     with cols[0]:
-        cards.metric_card("Repo model predicts", _text(r["repo"]), "The repo model's prediction for this row.")
+        cards.metric_card("Repo model predicts", _shown(r["repo"]), "The repo model's prediction for this row.")
     with cols[1]:
-        cards.metric_card("Deployed model predicts", _text(r["deployed"]), "The deployed model's prediction.")
+        cards.metric_card("Deployed model predicts", _shown(r["deployed"]), "The deployed model's prediction.")
     with cols[2]:
         verdict = "disagree" if bool(r["disagrees"]) else "agree"
         cards.metric_card(
             "Difference" if regression else "Probability change",
-            cards.fmt_scalar(float(r["diff"])) if np.isfinite(r["diff"]) else "—",
+            cards.fmt_scalar(diff) if np.isfinite(diff) else "—",
             ("Repo minus deployed prediction." if regression else _diff_help(result) + " Repo minus deployed."),
             delta=f"the models {verdict}",
         )

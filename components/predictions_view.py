@@ -57,15 +57,16 @@ def tolerance_control(comparison: Comparison, result: PredictionComparison) -> P
     if st.session_state.get(TOLERANCE_FOR) != key:  # a new comparison: start from its tolerance
         st.session_state[TOLERANCE_WIDGET] = 0.0 if result.tolerance_is_default else float(result.tolerance or 0.0)
         st.session_state[TOLERANCE_FOR] = key
-    left, right = st.columns([3, 1], vertical_alignment="bottom")
+    left, right, _ = st.columns([3, 1, 2], vertical_alignment="bottom")
     with left:
         value = st.number_input(
-            "Tolerance: how far apart two predictions may be and still count as the same (0 = automatic)",
+            "Tolerance (0 = automatic)",
             min_value=0.0,
             format="%.6g",
             key=TOLERANCE_WIDGET,
-            help="A row disagrees when |repo prediction - deployed prediction| is above this. Automatic: 1% of "
-            "the spread (standard deviation) of the deployed model's predictions. Changing it re-counts at once.",
+            help="How far apart two predictions may be and still count as the same: a row disagrees when "
+            "|repo prediction - deployed prediction| is above this. Automatic: 1% of the spread (standard "
+            "deviation) of the deployed model's predictions. Changing it re-counts at once.",
         )
     wanted = float(value) if value else None
     shown = predictions_data.measured(comparison, result, wanted)
@@ -83,8 +84,6 @@ def tolerance_control(comparison: Comparison, result: PredictionComparison) -> P
             f"Previewing tolerance {cards.fmt_scalar(shown.tolerance)} on this page; the rest of the app still "
             f"uses {cards.fmt_scalar(result.tolerance)}."
         )
-    elif shown.tolerance_is_default:
-        st.caption(f"Automatic tolerance: {cards.fmt_scalar(shown.tolerance)}.")
     return shown
 
 

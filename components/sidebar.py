@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components import compute, data_picker, state
+from components import compute, data_picker, source_pickers, state
 from components.badges import data_line, model_badge
 from components.cards import side_label
 from components.config import default_tracking_uri
@@ -70,6 +70,7 @@ def seed(spec: ComparisonSpec | None, demo_sample: str | None) -> None:
             for field, value in describe(source).items():
                 st.session_state[key(side, field)] = value
         data_picker.seed(spec.data_path, spec.target, demo_sample)
+        source_pickers.seed_meta(spec.deployed_meta)
         st.session_state[SHAP_KEY] = spec.shap_rows
         st.session_state[TOLERANCE_KEY] = spec.tolerance or 0.0
     st.session_state[SEEDED_FROM] = wanted
@@ -124,6 +125,7 @@ def panel() -> None:
                 target=target,
                 tolerance=float(tolerance) if tolerance else None,
                 shap_rows=int(shap_rows or 0),
+                **source_pickers.spec_extras(state.current_spec(), repo, deployed),
             )
             if compute.apply(candidate):
                 st.session_state[SEEDED_FROM] = candidate.key()

@@ -103,6 +103,7 @@ def _compare(args: argparse.Namespace) -> int:
     from modelgap.summary import summary_lines
 
     _check_output_paths(args)
+    _check_deployed_meta(args)
     from modelgap.readiness import load_policy
 
     load_policy(args.policy)  # a bad policy fails now (exit 2), not after loading and comparing two models
@@ -165,6 +166,18 @@ def _check_output_paths(args: argparse.Namespace) -> None:
     for flag, value in (("--json", args.json_path), ("--markdown", args.markdown_path), ("--html", args.html_path)):
         if value and not Path(value).expanduser().resolve().parent.is_dir():
             raise ModelgapError(f"The folder for {flag} {value} does not exist.", "Create it or pick another path.")
+
+
+def _check_deployed_meta(args: argparse.Namespace) -> None:
+    """--deployed-meta names what a scoring endpoint serves: refuse it for any other deployed source."""
+    from modelgap.sources import source_kind
+
+    if args.deployed_meta and source_kind(args.deployed) != "endpoint":
+        raise ModelgapError(
+            f"--deployed-meta {args.deployed_meta} describes a scoring endpoint, but --deployed {args.deployed} "
+            "is not one (an http(s)://host:port/invocations URL).",
+            "Drop --deployed-meta, or pass the endpoint's URL as --deployed.",
+        )
 
 
 def _exit_code(comparison: Any, fail_on: str) -> int:

@@ -99,6 +99,10 @@ def run_comparison(
         data=data,
     )
     builders = section_builders()
+    if options.engine != "pandas":
+        from modelgap.spark import engine_builders  # PySpark is imported only for the Spark engine
+
+        builders = engine_builders(builders, options.engine)
     for i, (name, build) in enumerate(builders):
         report(f"Computing {name}", i / max(len(builders), 1))
         build(comparison, report)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components import cards, compute, empty, state
+from components import cards, compute, empty, report_view, state
 from components import summaries as s
 
 comparison = compute.current_comparison()
@@ -22,8 +22,10 @@ st.markdown(
 
 verdict = s.section_dict(comparison, "verdict")
 if verdict is not None:
-    cards.verdict_card(verdict)
+    report_view.verdict_panel(verdict, links, here="pages/overview.py")
     st.page_link("pages/report.py", label="Every release check", icon=":material/arrow_forward:", query_params=links)
+else:
+    cards.not_computed(comparison, "verdict", "The release verdict and its checks")
 
 cards.section_header("Are they the same model?", "pages/parameters.py", "Every difference", links)
 counts = s.parameter_counts(comparison.parameters)
@@ -62,6 +64,10 @@ with cols[4]:
         counts.library_differences,
         "Versions of scikit-learn, numpy, Python… the models were saved with. Other versions can change results.",
     )
+
+if report_view.endpoint_involved(comparison):
+    cards.section_header("Does the endpoint serve what it claims?", "pages/report.py", "Serving parity", links)
+    report_view.parity_card(comparison)
 
 cards.section_header("Do they predict the same?", "pages/predictions.py", "Where they disagree", links)
 predictions = s.section_dict(comparison, "predictions")

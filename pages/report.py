@@ -1,14 +1,15 @@
-"""Report: the release verdict, every readiness check behind it, and the exported reports.
+"""Report: the release verdict, every readiness check behind it, the policy, and the exported reports.
 
-Minimal page from the app shell: the verdict card and the checks table. The Report page's owner replaces
-the body below the "body" marker (downloads of the JSON / Markdown / HTML reports, policy details).
+For a manager preparing a release decision: the verdict and its reasons, every check with a link to its
+evidence, the reports to download or paste into a pull request, and (only when asked) a record of the verdict
+on the repo model's MLflow run.
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
-from components import cards, compute, empty
+from components import cards, compute, empty, report_view, state
 from components import summaries as s
 
 comparison = compute.current_comparison()
@@ -22,19 +23,27 @@ if verdict is None:
     st.stop()
 
 # ---- body --------------------------------------------------------------------------------------------
-cards.verdict_card(verdict, more="in the table below")
-st.subheader("Every check")
-st.dataframe(
-    [
-        {
-            "status": str(c.get("status")),
-            "check": c.get("title") or c.get("name"),
-            "message": c.get("message"),
-        }
-        for c in verdict.get("checks") or []
-        if isinstance(c, dict)
-    ],
-    hide_index=True,
-    width="stretch",
-    column_config={"status": "Status", "check": "Check", "message": st.column_config.TextColumn("What it found")},
-)
+links = state.share_params()
+spec = state.current_spec()
+key = compute.comparison_key(spec) if spec is not None else ""
+report_view.verdict_panel(verdict, links, here="pages/report.py", more="in the table below")
+
+st.subheader("Every check", help="Worst first. Each check links to the page that shows its evidence.")
+report_view.checks_table(verdict, links, here="pages/report.py")
+
+if report_view.endpoint_involved(comparison):
+    st.subheader("Serving parity", help="Does the scoring endpoint answer like the artifact it claims to serve?")
+    report_view.parity_card(comparison)
+
+st.subheader("Download the report")
+reports = report_view.rendered_reports(comparison, key)
+report_view.downloads(reports)
+report_view.markdown_preview(reports["markdown"])
+
+st.subheader("Policy", help="The thresholds that turned the numbers into pass / warn / fail.")
+report_view.policy_view(verdict)
+
+st.subheader("Record on MLflow", help="Optional, and only when you ask: nothing is written otherwise.")
+report_view.writeback_panel(comparison, spec.tracking_uri if spec else None, key)
+
+cards.notes(comparison)

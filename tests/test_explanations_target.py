@@ -16,7 +16,7 @@ from modelgap.comparison import CompareOptions, run_comparison
 def test_a_model_without_input_columns_is_not_explained_on_the_target(tmp_path: Path) -> None:
     repo_est, X, y = fitted("gbm")
     deployed_est, _, _ = fitted("gbm", max_depth=2)
-    data = X.assign(y=y)
+    data = X.assign(y=y).head(200)
     data.to_csv(tmp_path / "data.csv", index=False)
     repo = load_model(str(save_skops(repo_est, tmp_path / "repo.skops")))
     loaded = load_model(str(save_skops(deployed_est, tmp_path / "deployed.skops")))

@@ -133,12 +133,33 @@ def _label(key: Any, value: Any) -> str:
     return " ".join(bits).lower()
 
 
+def _sample_comparisons(drift: Any) -> list[Any]:
+    """The parts of `drift` that compare the sample with training data (never training with training).
+
+    modelgap's own data section is a list of pairs that each name their `kind`: only "sample_vs_training"
+    pairs count. Other layouts are told apart by their keys and labels (see sample_drift).
+    """
+    items = (
+        list(drift.items()) if isinstance(drift, Mapping) else list(enumerate(drift)) if isinstance(drift, list) else []
+    )
+    kinded = [v for _, v in items if isinstance(v, Mapping) and isinstance(v.get("kind"), str)]
+    if kinded:
+        return [v for v in kinded if v["kind"] == "sample_vs_training"]
+    preferred = [v for k, v in items if any(w in _label(k, v) for w in _SAMPLE_WORDS)]
+    if preferred:
+        return preferred
+    if items and all("train" in _label(k, v) for k, v in items):
+        return []  # only training data compared with training data: says nothing about the sample
+    return [drift]
+
+
 def sample_drift(report: Mapping[str, Any], s: Mapping[str, Any]) -> CheckResult:
     """How far the sample data has drifted from the training data: the largest population stability index.
 
     Reads: data.drift (or data.distributions): records with "psi" and "column"/"feature"/"name", at any
-    nesting. When drift holds several comparisons (a mapping or list of them), those whose key or
-    name/label mentions sample, production, serving or current are preferred over training-vs-training ones.
+    nesting, and data.max_psi_sample_vs_training. Only sample-vs-training comparisons count: in a list of
+    pairs with a "kind", those of kind "sample_vs_training"; otherwise comparisons whose key or name/label
+    mentions sample, production, serving or current; comparisons of training data only are ignored.
     """
     data = report.get("data")
     if not isinstance(data, Mapping):
@@ -146,29 +167,32 @@ def sample_drift(report: Mapping[str, Any], s: Mapping[str, Any]) -> CheckResult
     drift = data.get("drift", data.get("distributions"))
     if drift is None:
         return skipped("Not checked: the data section has no distribution comparison of the sample.")
-    items = (
-        list(drift.items()) if isinstance(drift, Mapping) else list(enumerate(drift)) if isinstance(drift, list) else []
-    )
-    preferred = [v for k, v in items if any(w in _label(k, v) for w in _SAMPLE_WORDS)]
-    records = _psi_records(preferred) if preferred else _psi_records(drift)
+    records: list[dict[str, Any]] = []
+    for part in _sample_comparisons(drift):
+        against = part.get("reference") if isinstance(part, Mapping) else None
+        records += [{**r, "against": against} for r in _psi_records(part)]
     if not records:
-        return skipped("Not checked: the data section has no per-column drift (PSI) values.")
+        top_psi = number(data.get("max_psi_sample_vs_training"))
+        if top_psi is None:
+            return skipped("Not checked: the data section has no drift (PSI) of the sample against training data.")
+        records = [{"column": "a column", "psi": top_psi, "against": None}]
     top = max(records, key=lambda r: r["psi"])
     n_over = sum(r["psi"] > s["warn"] for r in records)
     status: Status = "warn" if top["psi"] > s["warn"] else "pass"
+    against = f" against the {top['against']}" if top.get("against") else ""
     if status == "warn":
         msg = (
             f"The sample has moved away from the training data in {n_over} column(s); most in {top['column']} "
-            f"(PSI {fmt(top['psi'])}, the policy warns above {fmt(s['warn'])})."
+            f"(PSI {fmt(top['psi'])}{against}, the policy warns above {fmt(s['warn'])})."
         )
     else:
-        msg = f"The sample looks like the training data (largest PSI {fmt(top['psi'])} in {top['column']})."
+        msg = f"The sample looks like the training data (largest PSI {fmt(top['psi'])} in {top['column']}{against})."
     return CheckResult(
         status=status,
         value=top["psi"],
         threshold=s["warn"],
         message=msg,
-        details={"column": top["column"], "columns_over": n_over},
+        details={"column": top["column"], "columns_over": n_over, "against": top.get("against")},
     )
 
 

@@ -11,10 +11,23 @@ from modelgap.readiness.base import Check, CheckResult, Setting, Status, dig, sk
 # ---------------------------------------------------------------- artifact identity
 
 
+def _claimed(report: Mapping[str, Any]) -> tuple[str, str, str] | None:
+    """(side, endpoint, registry entry) when a side is an endpoint described by the entry it claims to serve."""
+    for side in ("deployed", "repo"):
+        source = str(dig(report, f"{side}.source") or "")
+        paired = dig(report, f"{side}.mlflow.paired_with")
+        endpoint = dig(report, f"{side}.mlflow.endpoint") or source
+        if paired and (dig(report, f"{side}.flavor") == "endpoint" or source.startswith(("http://", "https://"))):
+            return side, str(endpoint), str(paired)
+    return None
+
+
 def artifact_identity(report: Mapping[str, Any], s: Mapping[str, Any]) -> CheckResult:
     """Whether the two model files are byte-identical (always informational).
 
-    Reads: parameters.same_artifact (true / false / null), repo.sha256, deployed.sha256.
+    Reads: parameters.same_artifact (true / false / null), repo.sha256, deployed.sha256, and for an endpoint
+    side {side}.flavor / .source / .mlflow.paired_with / .mlflow.endpoint: an endpoint's hash is that of the
+    registry entry it claims to serve, which hashing cannot verify (the serving parity check tests it).
     """
     params = report.get("parameters")
     if not isinstance(params, Mapping):
@@ -23,6 +36,22 @@ def artifact_identity(report: Mapping[str, Any], s: Mapping[str, Any]) -> CheckR
     r, d = dig(report, "repo.sha256"), dig(report, "deployed.sha256")
     short_r = str(r)[:12] if r else "unknown"
     short_d = str(d)[:12] if d else "unknown"
+    claimed = _claimed(report)
+    details: dict[str, Any] = {"repo": r, "deployed": d}
+    if claimed is not None and same is not None:
+        side, endpoint, paired = claimed
+        other = "repo" if side == "deployed" else "deployed"
+        details["claimed_by_endpoint"] = {"side": side, "endpoint": endpoint, "artifact": paired}
+        relation = (
+            f"is byte-identical (SHA-256 {short_r}) to"
+            if same
+            else f"differs (SHA-256 {short_r} in the repo, {short_d} deployed) from"
+        )
+        msg = (
+            f"The {other} model file {relation} {paired}, which the endpoint {endpoint} claims to serve; "
+            "what the endpoint really runs cannot be hashed, so this is not verified (serving parity tests it)."
+        )
+        return CheckResult(status="info", value=same, message=msg, details=details)
     if same is True:
         msg = f"The two model files are byte-identical (SHA-256 {short_r}), so they are the same model."
     elif same is False:
@@ -32,7 +61,7 @@ def artifact_identity(report: Mapping[str, Any], s: Mapping[str, Any]) -> CheckR
         )
     else:
         msg = "One side has no file to fingerprint (for example a live endpoint), so identity cannot be confirmed."
-    return CheckResult(status="info", value=same, message=msg, details={"repo": r, "deployed": d})
+    return CheckResult(status="info", value=same, message=msg, details=details)
 
 
 # ---------------------------------------------------------------- schema compatibility

@@ -98,7 +98,11 @@ def model_card(report: Mapping[str, Any], side: str) -> list[tuple[str, str]]:
     if git.get("sha") or git.get("revision"):
         lines.append(("Git", str(git.get("sha") or git.get("revision"))[:12]))
     sha = m.get("sha256")
-    lines.append(("SHA-256", str(sha)[:12] if sha else "unknown"))
+    if ml.get("paired_with"):  # an endpoint: the hash is the registry entry's, not verified by hashing
+        lines.append(("Claims to serve", str(ml["paired_with"])))
+        lines.append(("SHA-256", f"{str(sha)[:12]} (claimed, not verified)" if sha else "unknown"))
+    else:
+        lines.append(("SHA-256", str(sha)[:12] if sha else "unknown"))
     libs = m.get("library_versions") if isinstance(m.get("library_versions"), Mapping) else {}
     assert isinstance(libs, Mapping)
     if libs:

@@ -30,6 +30,7 @@ from modelgap.report.content import (
     schema_lines,
     verdict_of,
 )
+from modelgap.report.evidence import data_facts, pair_summary, parity_errors, parity_facts, parity_rows
 from modelgap.report.html_style import CSS, PRINT_SCRIPT
 
 _CHART_CONFIG = {"displaylogo": False, "responsive": True, "modeBarButtonsToRemove": ["select2d", "lasso2d"]}
@@ -39,10 +40,13 @@ def esc(value: Any) -> str:
     return html.escape(str(value), quote=True)
 
 
-def _chart(fig: go.Figure | None) -> str:
+def _chart(fig: go.Figure | None, name: str) -> str:
+    """A figure's div; a fixed `name` (not plotly's random id) keeps the same report byte-identical."""
     if fig is None:
         return ""
-    body = fig.to_html(full_html=False, include_plotlyjs=False, config=_CHART_CONFIG, default_width="100%")
+    body = fig.to_html(
+        full_html=False, include_plotlyjs=False, config=_CHART_CONFIG, default_width="100%", div_id=f"chart-{name}"
+    )
     return f'<div class="chart">{body}</div>'
 
 
@@ -148,7 +152,7 @@ def _predictions(report: Mapping[str, Any]) -> str:
         for kv in key_numbers(report)
         if kv[0] in ("Rows compared", "Rows that disagree", "Mean difference", "Largest difference")
     ]
-    charts = _chart(figures.top_rows_figure(p)) + _chart(figures.slices_figure(p))
+    charts = _chart(figures.top_rows_figure(p), "top-rows") + _chart(figures.slices_figure(p), "slices")
     return f'<section id="predictions"><h2>Predictions</h2>{_numbers(numbers)}{charts}</section>'
 
 
@@ -159,7 +163,7 @@ def _metrics(report: Mapping[str, Any]) -> str:
     cells = [[esc(m["metric"]), esc(m["repo"]), esc(m["deployed"]), esc(m["delta"]), esc(m["interval"])] for m in rows]
     table = _table(["metric", "repo", "deployed", "change", "95% interval"], cells, numeric={1, 2, 3})
     metrics = report.get("metrics")
-    chart = _chart(figures.metric_deltas_figure(metrics)) if isinstance(metrics, Mapping) else ""
+    chart = _chart(figures.metric_deltas_figure(metrics), "metrics") if isinstance(metrics, Mapping) else ""
     return f'<section id="metrics"><h2>Metrics on the labelled sample</h2>{table}{chart}</section>'
 
 
@@ -169,9 +173,56 @@ def _explanations(report: Mapping[str, Any]) -> str:
         return ""
     numbers = [kv for kv in key_numbers(report) if "rank" in kv[0] or "shared" in kv[0]]
     what = f"SHAP on {esc(e.get('n_rows', '?'))} rows, output: {esc(e.get('output', '?'))}"
-    chart = _chart(figures.changed_features_figure(e))
+    chart = _chart(figures.changed_features_figure(e), "features")
     head = f'<h2>Explanations</h2><p class="muted">{what}</p>'
     return f'<section id="explanations">{head}{_numbers(numbers)}{chart}</section>'
+
+
+def _data(report: Mapping[str, Any]) -> str:
+    facts = data_facts(report, limit=10)
+    if facts is None:
+        return ""
+    reason = f" — {esc(facts.relation_reason)}" if facts.relation_reason else ""
+    items = [f"<li><strong>Training data: {esc(facts.relation_words)}</strong>{reason}</li>"]
+    items += [f"<li>{esc(side)}: {esc(line)}</li>" for side, line in facts.training]
+    items += [f"<li>{esc(e)}</li>" for e in facts.errors]
+    parts = [f'<section id="data" class="long"><h2>Data</h2><ul class="facts">{"".join(items)}</ul>']
+    for pair in facts.pairs:
+        parts.append(f"<h3>{esc(pair.name)}</h3><p>{esc(pair_summary(pair))}</p>")
+        if pair.columns:
+            cells = [[esc(c["column"]), esc(c["severity"]), esc(c["psi"]), esc(c["missing"])] for c in pair.columns]
+            parts.append(_table(["column", "drift", "PSI", "missing values"], cells, numeric={2, 3}))
+    sample = next((d for d in _drift_records(report) if d.get("kind") == "sample_vs_training"), None)
+    if sample is not None and any(c.get("psi") is not None for c in sample.get("columns") or []):
+        from modelgap.figures.data import drift_ranking
+
+        title = f"Drift per column: {sample.get('name')} (PSI)"
+        parts.append(_chart(drift_ranking(sample["columns"], title=title), "drift"))
+    parts.append("</section>")
+    return "".join(parts)
+
+
+def _drift_records(report: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    data = report.get("data")
+    drift = data.get("drift") if isinstance(data, Mapping) else None
+    return [d for d in drift if isinstance(d, Mapping)] if isinstance(drift, list) else []
+
+
+def _parity(report: Mapping[str, Any]) -> str:
+    facts = parity_facts(report)
+    if not facts:
+        return ""
+    what = f"The same rows were sent to {esc(facts[0][1])} and to {esc(facts[1][1])}, which it claims to serve."
+    parts = [f'<section id="parity"><h2>Serving parity</h2><p class="muted">{what}</p>{_numbers(facts[2:])}']
+    errors = parity_errors(report)
+    if errors:
+        parts.append('<ul class="facts">' + "".join(f"<li>{esc(e)}</li>" for e in errors) + "</ul>")
+    rows = parity_rows(report)
+    if rows:
+        cells = [[esc(r["row"]), esc(r["artifact"]), esc(r["endpoint"]), esc(r["abs_diff"])] for r in rows]
+        parts.append(_table(["row", "artifact", "endpoint", "difference"], cells, numeric={3}))
+    parts.append("</section>")
+    return "".join(parts)
 
 
 def _notes(report: Mapping[str, Any]) -> str:
@@ -222,9 +273,11 @@ def render_html(comparison_or_dict: Any, *, generated: datetime | None = None) -
             f'<p class="meta">{esc(repo)} vs {esc(dep)} · generated {esc(when)}</p></header>',
             _banner(report),
             _cards(report),
+            _parity(report),
             _predictions(report),
             _metrics(report),
             _explanations(report),
+            _data(report),
             _parameters(report),
             _checks(report),
             _notes(report),

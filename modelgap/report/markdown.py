@@ -24,9 +24,11 @@ from modelgap.report.content import (
     schema_lines,
     verdict_of,
 )
+from modelgap.report.evidence import data_facts, pair_summary, parity_errors, parity_facts
 
 ICON = {"pass": "✅", "warn": "⚠️", "fail": "❌", "info": "ℹ️", "skipped": "⏭️"}
 MAX_PARAMETER_ROWS = 10
+MAX_DRIFT_ROWS = 8  # drifted columns over every compared pair of datasets
 _SPECIAL = re.compile(r"([\\`*_\[\]|~])")  # markup characters that work mid-line (GFM)
 
 
@@ -79,10 +81,44 @@ def render_markdown(comparison_or_dict: Any) -> str:
             f"| {md(m['metric'])} | {m['repo']} | {m['deployed']} | {m['delta']} | {md(m['interval'])} |"
             for m in metrics
         ]
+    lines += _parity(report)
+    lines += _data(report)
     lines += _parameters(report)
     lines += _all_checks(report)
     lines += ["", _footer(report, verdict)]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _parity(report: Mapping[str, Any]) -> list[str]:
+    facts = parity_facts(report)
+    if not facts:
+        return []
+    out = ["", "### Serving parity (endpoint vs the artifact it claims to serve)", "", "| | |", "|---|---|"]
+    out += [f"| {md(k)} | {md(v)} |" for k, v in facts]
+    errors = parity_errors(report, limit=2)
+    if errors:
+        out += ["", *(f"- {md(e)}" for e in errors)]
+    return out
+
+
+def _data(report: Mapping[str, Any]) -> list[str]:
+    facts = data_facts(report, limit=MAX_DRIFT_ROWS)
+    if facts is None:
+        return []
+    relation = md(facts.relation_words) + (f" — {md(facts.relation_reason)}" if facts.relation_reason else "")
+    out = ["", "### Data", "", f"- **Training data:** {relation}"]
+    out += [f"- {md(side)}: {md(line)}" for side, line in facts.training]
+    rows: list[str] = []
+    for pair in facts.pairs:
+        out.append(f"- **{md(pair.name)}:** {md(pair_summary(pair))}")
+        rows += [f"| {md(pair.name)} | {md(c['column'])} | {c['severity']} | {c['psi']} |" for c in pair.columns]
+    out += [f"- {md(e)}" for e in facts.errors[:2]]
+    if rows:
+        out += ["", "| compared | column | drift | PSI |", "|---|---|---|---:|", *rows[:MAX_DRIFT_ROWS]]
+        hidden = sum(p.n_drifted for p in facts.pairs) - min(len(rows), MAX_DRIFT_ROWS)
+        if hidden > 0:
+            out += ["", f"…and {hidden} more drifted columns (see the JSON or HTML report)."]
+    return out
 
 
 def _parameters(report: Mapping[str, Any]) -> list[str]:

@@ -1,0 +1,293 @@
+"""Display pieces of the Data page: lineage cards, the relation verdict, drift tables and charts, diagnosis.
+
+Everything reads the data section's JSON form (`DataComparison.to_dict()`); only the charts reach for the
+rows the section kept (`DataComparison.tables`). Figures come from modelgap.figures.data.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from components import cards
+from modelgap.data.relation import frame_schema
+from modelgap.figures.data import category_bars, drift_ranking, numeric_overlay
+
+ORIGIN_WORDS = {
+    "mlflow": "a dataset input that MLflow recorded with the model's training run",
+    "dvc": "a DVC file next to the model",
+    "user": "a path named in the app or with --{side}-training-data",
+}
+RELATION_BOXES = {
+    "same_data": (st.success, ":material/check:", "Both models were trained on the same data."),
+    "different_snapshots": (
+        st.info,
+        ":material/history:",
+        "The models were trained on different snapshots of the same source.",
+    ),
+    "unrelated": (st.warning, ":material/warning:", "The models were trained on unrelated data."),
+    "unknown": (st.info, ":material/help:", "Whether the models were trained on the same data is unknown."),
+}
+PAIR_WORDS = {
+    ("training_vs_training", "deployed_training"): "Training vs training",
+    ("sample_vs_training", "repo_training"): "Repo training vs sample",
+    ("sample_vs_training", "deployed_training"): "Deployed training vs sample",
+}
+
+
+# ------------------------------------------------------------------ lineage
+
+
+def lineage_card(side: str, lineage: dict[str, Any], columns: dict[str, str] | None) -> None:
+    """One model's training data: what it is, who recorded it, its fingerprint and columns; or why unknown."""
+    with st.container(border=True):
+        st.markdown(f"{cards.side_label(side)} **training data**", unsafe_allow_html=True)
+        ref = lineage.get("training")
+        if not ref:
+            reason = " ".join(lineage.get("notes") or []) or "Nothing records this model's training data."
+            st.warning(f"**Unknown.** {reason}", icon=":material/help:")
+            st.caption(
+                f"Name the file under “Name the training data” below, or on the command line with "
+                f"`--{side}-training-data PATH`."
+            )
+            return
+        st.markdown(f"#### {ref.get('name') or ref.get('path') or '(unnamed dataset)'}")
+        st.caption("Known from " + ORIGIN_WORDS.get(str(ref.get("origin")), "its source").format(side=side))
+        digest = ref.get("digest") or ref.get("computed_digest")
+        facts = {
+            "Used for": ref.get("context") or "training (not labelled)",
+            "Fingerprint": " · ".join(
+                t for t in (f"digest {digest}" if digest else "", f"MD5 {ref['md5']}" if ref.get("md5") else "") if t
+            )
+            or "none recorded",
+            "Source": ref.get("path") or ref.get("uri") or "—",
+            "Rows": cards.count(ref.get("n_rows")) if ref.get("n_rows") is not None else "—",
+            "Rows readable here": "yes" if ref.get("readable") else "no",
+        }
+        if lineage.get("run_id"):
+            facts["MLflow run"] = str(lineage["run_id"])
+        st.dataframe(
+            pd.DataFrame({"What": list(facts), "Value": [str(v) for v in facts.values()]}),
+            hide_index=True,
+            width="stretch",
+        )
+        schema = columns or {c["name"]: c["type"] for c in ref.get("schema") or []}
+        if schema:
+            with st.expander(f"Columns ({len(schema)})"):
+                st.dataframe(
+                    pd.DataFrame({"Column": list(schema), "Type": list(schema.values())}),
+                    hide_index=True,
+                    width="stretch",
+                )
+        others = [d for d in lineage.get("datasets") or [] if d.get("name") != ref.get("name")]
+        if others:
+            st.caption("Also recorded: " + ", ".join(f"{d.get('name')} ({d.get('context') or '—'})" for d in others))
+        for note in [*(ref.get("notes") or []), *(lineage.get("notes") or [])]:
+            st.caption(note)
+
+
+def table_columns(data: Any, key: str) -> dict[str, str] | None:
+    """Column -> kind of a dataset the section read (None when it was not read)."""
+    tables = getattr(data, "tables", None) or {}
+    table = tables.get(key)
+    return frame_schema(table.frame) if table is not None else None
+
+
+def relation_verdict(lineage: dict[str, Any]) -> None:
+    """Same data / different snapshots / unrelated / unknown, in plain words, with the reason."""
+    kind = str(lineage.get("relation") or "unknown")
+    box, icon, words = RELATION_BOXES.get(kind, RELATION_BOXES["unknown"])
+    box(f"**{words}** {lineage.get('relation_reason') or ''}", icon=icon)
+    schema = lineage.get("schema") or {}
+    if schema.get("known") and not schema.get("identical"):
+        bits = []
+        if schema.get("only_in_repo"):
+            bits.append("only in the repo model's: " + ", ".join(schema["only_in_repo"]))
+        if schema.get("only_in_deployed"):
+            bits.append("only in the deployed model's: " + ", ".join(schema["only_in_deployed"]))
+        bits += [f"{c['column']} is {c['deployed']} → {c['repo']}" for c in schema.get("kind_changes") or []]
+        st.caption("Columns of the two training sets differ: " + "; ".join(bits) + ".")
+
+
+# ------------------------------------------------------------------ drift
+
+
+def pair_id(pair: dict[str, Any]) -> str:
+    return f"{pair.get('reference_key')}|{pair.get('current_key')}"
+
+
+def pair_label(pair: dict[str, Any]) -> str:
+    return PAIR_WORDS.get((str(pair.get("kind")), str(pair.get("reference_key"))), str(pair.get("name")))
+
+
+def drift_rows(pair: dict[str, Any]) -> pd.DataFrame:
+    """One row per column, most drifted first (the section's ranking)."""
+    rows = []
+    for c in pair.get("columns") or []:
+        rows.append(
+            {
+                "column": c["column"],
+                "kind": c.get("kind"),
+                "severity": c.get("severity"),
+                "psi": c.get("psi"),
+                "ks": c.get("ks"),
+                "wasserstein_std": c.get("wasserstein_std"),
+                "chi2": c.get("chi2"),
+                "new_levels": ", ".join(map(str, c.get("new_levels") or [])),
+                "vanished_levels": ", ".join(map(str, c.get("vanished_levels") or [])),
+                "missing_rate_change": c.get("missing_rate_change"),
+                "note": c.get("note") or "",
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+DRIFT_COLUMNS = {
+    "column": st.column_config.TextColumn("Column"),
+    "kind": st.column_config.TextColumn("Kind", help="numeric, categorical, or identifier (not compared)"),
+    "severity": st.column_config.TextColumn(
+        "Severity",
+        help="none / low / moderate / high: the worse of the PSI grade (0.02, 0.1, 0.25) and the missing-rate grade "
+        "(1, 5, 20 points). Not significant differences (p ≥ 0.01) are capped at low.",
+    ),
+    "psi": st.column_config.NumberColumn(
+        "PSI",
+        format="%.3f",
+        help="Population stability index: how much the share of rows per bin moved (deciles of the reference for "
+        "numbers, one bin per level for categories). Above 0.25 is a large shift.",
+    ),
+    "ks": st.column_config.NumberColumn(
+        "KS", format="%.3f", help="Kolmogorov-Smirnov statistic: the largest gap between the two cumulative shares."
+    ),
+    "wasserstein_std": st.column_config.NumberColumn(
+        "Wasserstein (std)",
+        format="%.3f",
+        help="How far values moved on average, in standard deviations of the reference.",
+    ),
+    "chi2": st.column_config.NumberColumn(
+        "Chi-square", format="%.1f", help="Chi-square statistic of the level counts (categories)."
+    ),
+    "new_levels": st.column_config.TextColumn("New levels", help="Categories seen only in the current data."),
+    "vanished_levels": st.column_config.TextColumn(
+        "Vanished levels", help="Categories of the reference that the current data no longer has."
+    ),
+    "missing_rate_change": st.column_config.NumberColumn(
+        "Missing-rate change",
+        format="percent",
+        help="Share of missing values in the current data minus that in the reference (NaN, empty, ±inf).",
+    ),
+    "note": st.column_config.TextColumn("Note"),
+}
+
+
+def drift_table(pair: dict[str, Any], row_budget: int) -> None:
+    """The drift table of one pair, with a notice when it was computed on a sample of the rows."""
+    ref, cur = pair.get("reference"), pair.get("current")
+    st.caption(
+        f"**{cur}** ({cards.count(pair.get('current_rows'))} rows) compared with **{ref}** "
+        f"({cards.count(pair.get('reference_rows'))} rows), most drifted column first."
+    )
+    if pair.get("sampled"):
+        st.info(
+            f"Large files: distributions are compared on a uniform random sample of at most {row_budget:,} rows per "
+            f"dataset ({cards.count(pair.get('reference_rows_used'))} of the {ref}, "
+            f"{cards.count(pair.get('current_rows_used'))} of the {cur}).",
+            icon=":material/filter_alt:",
+        )
+    st.dataframe(drift_rows(pair), hide_index=True, width="stretch", column_config=DRIFT_COLUMNS, key="data_drift")
+    for note in pair.get("notes") or []:
+        st.caption(note)
+
+
+def drift_charts(pair: dict[str, Any], data: Any, column_key: str) -> None:
+    """PSI ranking beside the chosen column's distributions (histograms or bars) in both datasets."""
+    left, right = st.columns(2)
+    with left:
+        st.plotly_chart(drift_ranking(pair.get("columns") or []), width="stretch", key="data_ranking")
+    names = [str(c["column"]) for c in pair.get("columns") or []]
+    tables = getattr(data, "tables", None) or {}
+    ref_t, cur_t = tables.get(str(pair.get("reference_key"))), tables.get(str(pair.get("current_key")))
+    with right:
+        if not names:
+            return
+        if st.session_state.get(column_key) not in names:
+            st.session_state[column_key] = names[0]
+        column = st.selectbox(
+            "Column to look at", names, key=column_key, help="Its values in the two datasets, as shares of rows."
+        )
+        if ref_t is None or cur_t is None or column not in ref_t.frame or column not in cur_t.frame:
+            st.info("The rows of these datasets are not kept in memory: no chart.")
+            return
+        kind = next((c.get("kind") for c in pair["columns"] if c["column"] == column), "numeric")
+        chart = numeric_overlay if kind == "numeric" else category_bars
+        fig = chart(
+            ref_t.frame[column],
+            cur_t.frame[column],
+            column=column,
+            reference_label=str(pair.get("reference")),
+            current_label=str(pair.get("current")),
+        )
+        st.plotly_chart(fig, width="stretch", key="data_column_chart")
+
+
+# ------------------------------------------------------------------ diagnosis
+
+
+def diagnosis(rows: list[dict[str, Any]]) -> None:
+    """Per input column: drift, the slice where the models disagree most, importance change; top row read out."""
+    if not rows:
+        st.info("No input columns to diagnose.", icon=":material/info:")
+        return
+    top = rows[0]
+    if top.get("summary"):
+        st.markdown(f"**Reading:** {top['summary']}")
+    else:
+        st.success("No input column combines drift, disagreement and an importance change.", icon=":material/check:")
+    frame = pd.DataFrame(rows)
+    frame["flags"] = frame["flags"].map(lambda f: ", ".join(f) if f else "")
+    st.dataframe(
+        frame,
+        hide_index=True,
+        width="stretch",
+        key="data_diagnosis",
+        column_order=(
+            "column",
+            "flags",
+            "training_psi",
+            "sample_psi",
+            "slice",
+            "slice_rate",
+            "slice_lift",
+            "repo_importance",
+            "deployed_importance",
+            "importance_ratio",
+        ),
+        column_config={
+            "column": "Input column",
+            "flags": st.column_config.TextColumn("Flags", help="drift, disagreement, importance: what stands out."),
+            "training_psi": st.column_config.NumberColumn(
+                "PSI training sets", format="%.3f", help="Drift between the two models' training data."
+            ),
+            "sample_psi": st.column_config.NumberColumn(
+                "PSI sample", format="%.3f", help="Drift of the sample against a training set (the larger one)."
+            ),
+            "slice": st.column_config.TextColumn("Worst slice", help="Where on this column the models disagree most."),
+            "slice_rate": st.column_config.NumberColumn(
+                "Disagreement there", format="percent", help="Share of the slice's rows on which the models disagree."
+            ),
+            "slice_lift": st.column_config.NumberColumn(
+                "× overall", format="%.1f", help="The slice's disagreement rate divided by the overall rate."
+            ),
+            "repo_importance": st.column_config.NumberColumn(
+                "Importance (repo)", format="%.4f", help="Mean |SHAP| of the column in the repo model."
+            ),
+            "deployed_importance": st.column_config.NumberColumn(
+                "Importance (deployed)", format="%.4f", help="Mean |SHAP| of the column in the deployed model."
+            ),
+            "importance_ratio": st.column_config.NumberColumn(
+                "Repo ÷ deployed", format="%.2f", help="How many times more the repo model leans on the column."
+            ),
+        },
+    )

@@ -1,0 +1,360 @@
+"""The `predictions` section on Spark: both models scored on the executors, whole-data measures aggregated
+in Spark, and only bounded pieces collected to the driver.
+
+Collected: the `top` rows (top_n), the crosstab (classes x classes), the histogram (40 counts), and the
+uniform sample (at most `--max-rows` or extra["sample_rows"], default 100,000 rows, plus the top rows) with its
+per-row outputs. The per-row table, slices, surrogate rules and (when the sample holds every row) metrics come
+from that sample through the pandas engine's own functions, so they equal the pandas engine's numbers.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from modelgap.errors import ModelgapError
+from modelgap.model import LoadedModel
+from modelgap.predictions import measures
+from modelgap.predictions.classes import CodeBook, align_classes
+from modelgap.predictions.measures import RowOutputs
+from modelgap.predictions.predict import LABEL_CHECK_ROWS, SidePredictor
+from modelgap.predictions.result import PredictionComparison, RowCap
+from modelgap.predictions.schema import InputPlan, plan_inputs, prepare_chunk, unseen_notes
+from modelgap.predictions.section import DEFAULT_SAMPLE_ROWS
+from modelgap.predictions.slices import find_slices, fmt_number
+from modelgap.predictions.surrogate import fit_surrogate
+from modelgap.spark import aggregates
+from modelgap.spark.frames import ROW, load_rows, require_rows, unwrap_executor_error
+from modelgap.spark.scoring import (
+    ABS_DIFF,
+    DEPLOYED,
+    DEPLOYED_PROBA,
+    DEPLOYED_SCORE,
+    DIFF,
+    KEY,
+    REPO,
+    REPO_PROBA,
+    REPO_SCORE,
+    TARGET,
+    ScoreSpec,
+    score,
+)
+from modelgap.spark.session import SparkEngineError
+from modelgap.spark.wrap import WrappedSides
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+    from modelgap.comparison import CompareOptions, Comparison, ProgressFn
+
+
+class SparkPredictionComparison(PredictionComparison):
+    """The predictions section computed on Spark: the same contract, plus the engine and the rows read."""
+
+    def to_dict(self) -> dict[str, Any]:
+        out = super().to_dict()
+        out["engine"] = "spark"
+        out["rows_read"] = self.n_rows
+        return out
+
+
+def compare_predictions_spark(
+    repo: LoadedModel,
+    deployed: LoadedModel,
+    *,
+    spark: SparkSession,
+    data: pd.DataFrame | None = None,
+    data_path: str | None = None,
+    options: CompareOptions | None = None,
+    progress: ProgressFn | None = None,
+) -> tuple[PredictionComparison, pd.DataFrame]:
+    """Like predictions.compare_predictions, on Spark: (section result, in-memory sample with target kept)."""
+    from modelgap.comparison import CompareOptions
+
+    options = options or CompareOptions()
+    report = progress or (lambda _m, _f: None)
+    alignment = align_classes(repo, deployed)
+    if alignment.open:
+        raise SparkEngineError(
+            "The Spark engine needs both classifiers to declare their classes (one predicts labels only and "
+            "does not list them).",
+            "Log the model with its classes (a signature or an sklearn flavor), or use --engine pandas.",
+        )
+    report("Spark: reading the data", 0.05)
+    df = load_rows(spark, data=data, data_path=data_path, max_rows=options.max_rows)
+    columns = [c for c in df.columns if c != ROW]
+    plan = plan_inputs(repo, deployed, columns, options.target)
+    codebook = CodeBook(alignment) if alignment.is_classification else None
+    predictors = (SidePredictor(plan.repo, alignment, codebook), SidePredictor(plan.deployed, alignment, codebook))
+    _check_head(df, plan, predictors, data_path)  # the pandas engine's first-chunk checks, on the driver
+    keep_proba = options.target is not None and alignment.uses_probabilities
+    wrapped = WrappedSides(spark, predictors, plan)
+    scored: DataFrame | None = None
+    try:
+        inputs = [c for c in columns if c != options.target]
+        repo_vec, deployed_vec = wrapped.columns(inputs)
+        spec = ScoreSpec(alignment, codebook, wrapped.widths, options.target, keep_proba, options.seed)
+        from pyspark import StorageLevel
+
+        scored = score(df, repo_vec, deployed_vec, spec).persist(StorageLevel.MEMORY_AND_DISK)
+        report("Spark: scoring both models", 0.1)
+        result, sample = _measure(scored, plan, spec, options, report)
+    except ModelgapError:
+        raise
+    except Exception as exc:
+        if os.environ.get("MODELGAP_DEBUG"):
+            raise
+        raise unwrap_executor_error(exc) from None
+    finally:
+        if scored is not None:
+            scored.unpersist()
+        wrapped.close()
+    notes = list(alignment.notes) + plan.notes + unseen_notes(plan)
+    if codebook is not None and codebook.added:
+        notes.append(f"Labels outside the declared classes were predicted: {', '.join(map(repr, codebook.added))}.")
+    result.notes = notes + result.notes
+    return result, sample
+
+
+def _check_head(
+    df: DataFrame, plan: InputPlan, predictors: tuple[SidePredictor, SidePredictor], source: str | None
+) -> None:
+    """Predict the first rows on the driver: data problems fail here with the pandas engine's message, and
+    each side learns whether its labels can come from its probabilities (as on the pandas engine's first chunk)."""
+    from pyspark.sql import functions as F
+
+    try:
+        head = df.where(F.col(ROW) < LABEL_CHECK_ROWS).toPandas().sort_values(ROW)
+    except Exception as exc:  # noqa: BLE001 - a Spark job failure: shown as one line, never a JVM stack
+        raise unwrap_executor_error(exc) from None
+    require_rows(len(head), source)
+    head = head.set_index(ROW)
+    head.index.name = None
+    frame = prepare_chunk(head, plan)
+    for predictor in predictors:
+        predictor.predict(frame)
+    plan.unseen.clear()  # counted over every row in Spark below
+
+
+def _measure(
+    scored: DataFrame, plan: InputPlan, spec: ScoreSpec, options: CompareOptions, report: ProgressFn
+) -> tuple[PredictionComparison, pd.DataFrame]:
+
+    alignment = spec.alignment
+    classification = alignment.is_classification
+    classes = list(spec.codebook.classes) if spec.codebook is not None else []
+    notes: list[str] = []
+    tolerance = options.tolerance
+    tolerance_is_default = False
+    if classification:
+        tolerance = None
+    elif tolerance is None:
+        tolerance = aggregates.default_tolerance(scored)
+        tolerance_is_default = True
+        notes.append(
+            f"Tolerance {fmt_number(tolerance)} = 1% of the standard deviation of the deployed model's predictions."
+        )
+    disagree = aggregates.disagree_column(classification, tolerance)
+    head = aggregates.headline(scored, disagree)
+    n = int(head["n"])
+    require_rows(n, None)
+    report(f"Spark: compared {n:,} rows", 0.6)
+    _count_unseen(scored, plan)
+    binary = classification and len(classes) == 2
+    positive = classes[1] if binary else None
+    histogram = None
+    if int(head["n_diff"] or 0) > 0:
+        what = _histogram_what(classification, len(classes), positive)
+        histogram = aggregates.histogram(scored, float(head["diff_min"]), float(head["diff_max"]), what)
+    elif classification:
+        notes.append("No probability-difference histogram: a model gives labels only.")
+    sample_rows = max(1, options.max_rows or int(options.extra.get("sample_rows") or DEFAULT_SAMPLE_ROWS))
+    top = aggregates.top_rows(scored, disagree, options.top_n, classes, classification)
+    report("Spark: collecting the sample", 0.8)
+    frame, uniform = _collect_sample(scored, n, sample_rows, [t["row"] for t in top])
+    outputs = _row_outputs(frame, spec, classes)
+    positions = frame.index.to_numpy(dtype=np.int64)
+    local_disagree = measures.disagrees(outputs, tolerance)
+    rows = measures.rows_frame(outputs, np.arange(len(frame)), local_disagree)
+    rows.index = pd.Index(positions, name="row")
+    tally = {key: dict(counts) for key, counts in plan.unseen.items()}
+    sample = _sample_inputs(frame, plan)
+    plan.unseen.clear()
+    plan.unseen.update(tally)  # converting the sample must not count its levels twice
+    columns = [c for c in plan.input_columns if c in sample.columns]
+    in_uniform = np.asarray(frame.index.isin(uniform))
+    inputs = sample.loc[uniform, columns] if len(uniform) < len(sample) else sample[columns]
+    capped = len(uniform) < n
+    result = SparkPredictionComparison(
+        task=alignment.task,
+        n_rows=n,
+        n_disagreements=int(head["n_dis"] or 0),
+        disagreement_rate=int(head["n_dis"] or 0) / n,
+        mean_abs_diff=float(head["mean_abs"]) if head["mean_abs"] is not None else 0.0,
+        max_abs_diff=float(head["max_abs"]) if head["max_abs"] is not None else 0.0,
+        top=top,
+        top_n=options.top_n,
+        seed=options.seed,
+        rows=rows,
+        outputs=outputs,
+        classes=classes,
+        tolerance=tolerance,
+        tolerance_is_default=tolerance_is_default,
+        compared_on=outputs.compared_on,
+        positive_class=positive,
+        crosstab=aggregates.crosstab(scored, classes) if classification else None,
+        diff_histogram=histogram,
+        flips=aggregates.flips(scored) if classification and spec.target is not None else None,
+        slices=find_slices(inputs, local_disagree[in_uniform]),
+        surrogate=fit_surrogate(inputs, local_disagree[in_uniform], seed=options.seed),
+        input_columns=list(plan.input_columns),
+        uniform_rows=uniform,
+        notes=notes,
+    )
+    result.row_cap = RowCap(n, options.max_rows, len(uniform), capped)
+    result.class_matching = list(alignment.matched)
+    result.columns_only_in_repo = list(plan.columns_only_in_repo)
+    result.columns_only_in_deployed = list(plan.columns_only_in_deployed)
+    if options.max_rows is not None and n >= options.max_rows:
+        result.notes.append(f"At most the first {options.max_rows:,} rows of the data were read (--max-rows).")
+    if capped:
+        result.notes.append(
+            f"Spark engine: the headline numbers, top rows, cross-tab, histogram and flips use all {n:,} rows; the "
+            f"row table, slices, surrogate rules and metrics use a seeded uniform sample of {len(uniform):,} rows "
+            "collected to the driver."
+        )
+    return result, sample
+
+
+def _collect_sample(scored: DataFrame, n: int, cap: int, top: list[int]) -> tuple[pd.DataFrame, pd.Index]:
+    """The sample rows with their outputs, indexed by row: every row when n <= cap, else the cap rows with the
+    smallest keys (the pandas engine's reservoir) plus the top rows; and the uniform rows' index."""
+    from pyspark.sql import functions as F
+
+    if n <= cap:
+        frame = scored.toPandas()
+    else:
+        smallest = scored.orderBy(F.col(KEY).asc()).limit(cap)
+        extra = scored.where(F.col(ROW).isin(top)) if top else None
+        frame = smallest.toPandas()
+        chosen = set(frame[ROW].tolist())
+        if extra is not None:
+            more = extra.toPandas()
+            more = more[~more[ROW].isin(chosen)]
+            if len(more):
+                frame = pd.concat([frame, more], ignore_index=True)
+        frame = frame.assign(__uniform=frame[ROW].isin(chosen))
+    frame = frame.sort_values(ROW).set_index(ROW)
+    frame.index.name = None
+    if "__uniform" in frame.columns:
+        chosen_rows = frame.index[frame.pop("__uniform").to_numpy(dtype=bool)]
+    else:
+        chosen_rows = frame.index
+    return frame, pd.Index(chosen_rows.to_numpy(dtype=np.int64))
+
+
+def _row_outputs(frame: pd.DataFrame, spec: ScoreSpec, classes: list[Any]) -> RowOutputs:
+    """RowOutputs of the collected rows (all rows when the sample holds them all), in row order."""
+    alignment = spec.alignment
+    classification = alignment.is_classification
+    cast = np.int32 if classification else float
+
+    def arr(name: str, dtype: Any = float) -> np.ndarray:
+        return frame[name].to_numpy(dtype=dtype, na_value=np.nan if dtype is float else -1)
+
+    def matrix(name: str) -> np.ndarray:
+        values = frame[name].to_numpy()
+        return np.vstack(list(values)).astype(float) if len(values) else np.empty((0, len(classes)))
+
+    compared_on = "probabilities" if alignment.uses_probabilities else "labels"
+    compared_on = compared_on if classification else "values"
+    return RowOutputs(
+        task=alignment.task,
+        classes=classes,
+        repo=arr(REPO, cast),
+        deployed=arr(DEPLOYED, cast),
+        abs_diff=arr(ABS_DIFF),
+        diff=arr(DIFF),
+        repo_score=arr(REPO_SCORE) if classification else None,
+        deployed_score=arr(DEPLOYED_SCORE) if classification else None,
+        repo_proba=matrix(REPO_PROBA) if spec.keep_proba else None,
+        deployed_proba=matrix(DEPLOYED_PROBA) if spec.keep_proba else None,
+        target=arr(TARGET, cast) if spec.target is not None else None,
+        compared_on=compared_on,
+    )
+
+
+def _sample_inputs(frame: pd.DataFrame, plan: InputPlan) -> pd.DataFrame:
+    """The sample as the pandas engine keeps it: converted model inputs, then the target column."""
+    raw = frame[[c for c in frame.columns if not c.startswith("__mg_")]]
+    converted = prepare_chunk(raw, plan)
+    if plan.target is not None:
+        converted = converted.assign(**{plan.target: raw[plan.target]})
+    return converted
+
+
+def _count_unseen(scored: DataFrame, plan: InputPlan) -> None:
+    """Levels an encoder ignores, counted over every row (the pandas engine counts them chunk by chunk)."""
+    from pyspark.sql import functions as F
+
+    for side in plan.sides:
+        for known in side.levels:
+            if known.refuses_unknown or known.column not in scored.columns:
+                continue
+            col = F.col(f"`{known.column}`")
+            plain = [v.item() if isinstance(v, np.generic) else v for v in known.levels]
+            levels = [v for v in plain if v is not None and not (isinstance(v, float) and np.isnan(v))]
+            has_nan = len(levels) < len(list(known.levels))
+            outside = ~col.isin(levels) if levels else F.lit(True)
+            cond = (col.isNotNull() & outside) if has_nan else (col.isNull() | outside)
+            rows = scored.where(cond).groupBy(col).count().collect()
+            if not rows:
+                continue
+            tally = plan.unseen.setdefault((side.side, known.column), {})
+            for value, count in sorted(((r[0], int(r[1])) for r in rows), key=lambda kv: -kv[1]):
+                key = _level_text(value)
+                tally[key] = tally.get(key, 0) + count
+
+
+def build_predictions_spark(comparison: Comparison, progress: ProgressFn) -> None:
+    """Section builder (engine "spark"): comparison.sections["predictions"] and comparison.sample."""
+    if comparison.data is None and comparison.data_path is None:
+        comparison.notes.append("Predictions not compared: no sample data was given (--data).")
+        return
+    from modelgap.spark.session import get_session
+
+    spark = get_session(comparison.options.extra.get("spark_master"))
+    result, sample = compare_predictions_spark(
+        comparison.repo,
+        comparison.deployed,
+        spark=spark,
+        data=comparison.data,
+        data_path=comparison.data_path if comparison.data is None else None,
+        options=comparison.options,
+        progress=progress,
+    )
+    comparison.sections["predictions"] = result
+    comparison.sample = sample
+    if result.row_cap is not None and result.row_cap.sample_capped:
+        comparison.notes.append(
+            f"Spark engine: metrics were computed on the {result.row_cap.sample_rows:,}-row uniform sample."
+        )
+
+
+def _histogram_what(classification: bool, k: int, positive: Any) -> str:
+    """The histogram's caption, worded as measures.diff_histogram words it."""
+    if not classification:
+        return "repo - deployed prediction"
+    if k == 2:
+        return f"repo - deployed probability of class {positive!r}"
+    return "repo - deployed probability of the class that changed most"
+
+
+def _level_text(value: Any) -> str:
+    """A level as the pandas engine's notes show it (schema._level)."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return "NaN"
+    return repr(value.item() if isinstance(value, np.generic) else value)

@@ -1,0 +1,73 @@
+"""The Data page of the demo in a real browser (headless Debian Chromium, Playwright): lineage and drift table.
+
+Waits are for content (Playwright's `expect`), never sleeps; a full-page screenshot goes to the artifacts folder.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect, sync_playwright
+from servers import RunningServer, server_env, start_streamlit
+
+pytestmark = pytest.mark.browser
+
+APP = Path(__file__).resolve().parent.parent / "app.py"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
+VIEWPORT = {"width": 1920, "height": 1080}
+FIRST_LOAD_MS = 180_000  # the first request computes the demo comparison
+STEP_MS = 60_000
+
+
+@pytest.fixture(scope="module")
+def app_server(demo_workspace: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    env = server_env(MODELGAP_DEMO_DIR=str(demo_workspace.directory), STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
+    for name in ("MLFLOW_TRACKING_URI", "MODELGAP_ALLOWED_DIRS", "MODELGAP_ALLOW_PICKLE_UPLOADS"):
+        env.pop(name, None)
+    server = start_streamlit(APP, tmp_path_factory.mktemp("streamlit-data"), env=env)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def page() -> Iterator[Any]:
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(viewport=VIEWPORT)
+            yield context.new_page()
+        finally:
+            browser.close()
+
+
+def test_demo_data_page_shows_lineage_and_the_drift_table(
+    app_server: RunningServer, page: Any, demo_workspace: Any, artifacts_dir: Path
+) -> None:
+    page.goto(f"{app_server.url}/data")
+    expect(page.locator("h1").filter(has_text="Data")).to_be_visible(timeout=FIRST_LOAD_MS)
+    main = page.locator('[data-testid="stMain"]')
+    expect(main).to_contain_text("credit-applications-2025-q4", timeout=STEP_MS)  # deployed: MLflow input
+    expect(main).to_contain_text("data/train_2026-q2.csv")  # repo: the .dvc file next to the model
+    expect(main).to_contain_text("different snapshots of the same source")
+    tables = page.locator('[data-testid="stDataFrame"]')
+    expect(tables.first).to_be_visible(timeout=STEP_MS)
+    tables.first.locator("table").wait_for(state="attached", timeout=STEP_MS)  # the grid's accessible copy
+    headers = " ".join(tables.evaluate_all("els => els.map(e => e.textContent)"))
+    assert "Wasserstein" in headers and "Missing-rate change" in headers  # the drift table's columns
+    assert "recent_inquiries" in headers
+    chart = page.locator(".js-plotly-plot").filter(has_text="vs deployed training data")  # the column's histogram
+    expect(chart.first).to_be_visible(timeout=STEP_MS)
+    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=STEP_MS)
+    page.wait_for_selector('[data-testid="stStatusWidget"]', state="hidden", timeout=STEP_MS)
+    assert not page.locator('[data-testid="stException"]').count()
+    # Streamlit scrolls inside its main container, not the document: grow the viewport to the content first.
+    height = page.evaluate("document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
+    page.set_viewport_size({"width": VIEWPORT["width"], "height": min(int(height) + 80, 10_000)})
+    expect(chart.first).to_be_visible()
+    page.screenshot(path=str(artifacts_dir / "app-data-page.png"), full_page=True)

@@ -1,0 +1,130 @@
+"""The Predictions page in headless Chromium: select a row in the top-rows table, see its drill-down, follow the
+link to that row's explanations.
+
+The expected first row of the table is computed independently: the sample row where the natively loaded
+pipelines' positive-class probabilities differ most. The table is a glide data grid drawn on a canvas, so the
+row is selected by clicking its row-marker checkbox at its position (Streamlit's own e2e tests do the same:
+a 30 px marker column, 35 px rows under a 35 px header). Waits are for content, never sleeps.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from playwright.sync_api import expect, sync_playwright
+from servers import RunningServer, server_env, start_streamlit
+
+pytestmark = pytest.mark.browser
+
+APP = Path(__file__).resolve().parent.parent / "app.py"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
+VIEWPORT = {"width": 1920, "height": 1080}
+FIRST_LOAD_MS = 180_000  # loads both models, predicts and explains 1000 rows with SHAP
+STEP_MS = 60_000
+ROW_MARKER_X = 15  # the middle of the row-marker (checkbox) column
+ROW_HEIGHT = 35  # header and rows alike
+
+
+@pytest.fixture(scope="module")
+def app_server(demo_workspace: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    env = server_env(MODELGAP_DEMO_DIR=str(demo_workspace.directory), STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
+    for name in ("MLFLOW_TRACKING_URI", "MODELGAP_ALLOWED_DIRS", "MODELGAP_ALLOW_PICKLE_UPLOADS"):
+        env.pop(name, None)
+    server = start_streamlit(APP, tmp_path_factory.mktemp("streamlit-predictions"), env=env)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def page() -> Iterator[Any]:
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(viewport=VIEWPORT)
+            yield context.new_page()
+        finally:
+            browser.close()
+
+
+def most_changed_row(demo: Any) -> tuple[int, str, str]:
+    """(row, repo label, deployed label) of the row whose class-1 probability moved most between the pipelines."""
+    import mlflow.sklearn
+
+    from modelgap.sources.tracking import using_uri
+
+    with using_uri(demo.tracking_uri):
+        repo = mlflow.sklearn.load_model(str(demo.repo_model_dir))
+        deployed = mlflow.sklearn.load_model(demo.deployed_source)
+    X = pd.read_csv(demo.sample_path)
+    xr, xd = X[list(repo.feature_names_in_)], X[list(deployed.feature_names_in_)]
+    gap = np.abs(repo.predict_proba(xr)[:, 1] - deployed.predict_proba(xd)[:, 1])
+    row = int(np.argmax(gap))  # the first of any ties, as the table orders them
+    return row, str(repo.predict(xr.iloc[[row]])[0]), str(deployed.predict(xd.iloc[[row]])[0])
+
+
+def settled(page: Any, timeout: int = STEP_MS) -> None:
+    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=timeout)
+    page.wait_for_selector('[data-testid="stStatusWidget"]', state="hidden", timeout=timeout)
+
+
+def full_shot(page: Any, path: Path) -> None:
+    """Streamlit scrolls inside its main block: grow the viewport to the content's height, then shoot."""
+    height = page.evaluate(
+        "() => Math.max(...['[data-testid=\"stMain\"]', '[data-testid=\"stAppViewContainer\"]']"
+        ".map(s => document.querySelector(s)).filter(Boolean).map(e => e.scrollHeight), document.body.scrollHeight)"
+    )
+    page.set_viewport_size({"width": VIEWPORT["width"], "height": max(VIEWPORT["height"], int(height))})
+    try:
+        settled(page)
+        page.screenshot(path=str(path), full_page=True)
+    finally:
+        page.set_viewport_size(VIEWPORT)
+
+
+def metric_value(page: Any, label: str) -> Any:
+    card = page.locator('[data-testid="stMetric"]').filter(has_text=label).first
+    return card.locator('[data-testid="stMetricValue"]')
+
+
+def test_selecting_a_row_drills_down_and_links_to_its_explanations(
+    app_server: RunningServer, page: Any, demo_workspace: Any, artifacts_dir: Path
+) -> None:
+    row, repo_label, deployed_label = most_changed_row(demo_workspace)
+    page.goto(f"{app_server.url}/predictions")
+    expect(page.locator("h1").filter(has_text="Predictions")).to_be_visible(timeout=FIRST_LOAD_MS)
+    grid = page.locator('.st-key-modelgap-predictions-top_rows [data-testid="stDataFrame"]')
+    expect(grid.locator("canvas").first).to_be_visible(timeout=FIRST_LOAD_MS)
+    settled(page)
+    assert "row=" not in page.url
+    full_shot(page, artifacts_dir / "app-predictions-full.png")
+
+    grid.scroll_into_view_if_needed()
+    grid.click(position={"x": ROW_MARKER_X, "y": ROW_HEIGHT + ROW_HEIGHT / 2})  # the first data row's checkbox
+    expect(page).to_have_url(re.compile(rf"[?&]row={row}(&|$)"), timeout=STEP_MS)
+    heading = page.get_by_role("heading", name=f"Row {row}")
+    expect(heading).to_be_visible(timeout=STEP_MS)
+    expect(metric_value(page, "Repo model predicts")).to_have_text(repo_label)
+    expect(metric_value(page, "Deployed model predicts")).to_have_text(deployed_label)
+    expect(page.locator(".st-key-modelgap-widget-predictions-row input")).to_have_value(str(row))
+    settled(page)
+    assert not page.locator('[data-testid="stException"]').count()
+    heading.evaluate("e => e.scrollIntoView({block: 'start'})")
+    page.screenshot(path=str(artifacts_dir / "app-predictions-drill-down.png"))
+
+    page.get_by_role("link", name=re.compile(rf"Explain row {row} ")).click()
+    expect(page.locator("h1").filter(has_text="Explanations")).to_be_visible(timeout=STEP_MS)
+    expect(page).to_have_url(re.compile(rf"/explanations\?.*\brow={row}(&|$)"))
+    picker = page.locator(".st-key-modelgap-explanations-row_pick input")
+    expect(picker).to_have_value(re.compile(rf"^Row {row}\b"), timeout=STEP_MS)
+    expect(page.get_by_text(re.compile(rf"On row {row} the repo model's"))).to_be_visible(timeout=STEP_MS)
+    settled(page)
+    assert not page.locator('[data-testid="stException"]').count()

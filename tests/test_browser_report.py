@@ -1,0 +1,100 @@
+"""The demo's Report page in headless Chromium: download the HTML report, then open the saved file with the
+network blocked and check that the verdict and the plotly charts render offline. Screenshots of both go to the
+artifacts folder. Waits are for content (Playwright's `expect`), never sleeps."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect, sync_playwright
+from servers import RunningServer, server_env, start_streamlit
+
+pytestmark = pytest.mark.browser
+
+APP = Path(__file__).resolve().parent.parent / "app.py"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
+VIEWPORT = {"width": 1920, "height": 1080}
+FIRST_LOAD_MS = 180_000  # the first request computes the demo comparison (models, predictions, SHAP)
+STEP_MS = 60_000
+
+
+@pytest.fixture(scope="module")
+def app_server(demo_workspace: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    env = server_env(MODELGAP_DEMO_DIR=str(demo_workspace.directory), STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
+    for name in ("MLFLOW_TRACKING_URI", "MODELGAP_ALLOWED_DIRS", "MODELGAP_ALLOW_PICKLE_UPLOADS"):
+        env.pop(name, None)
+    server = start_streamlit(APP, tmp_path_factory.mktemp("streamlit-report"), env=env)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def settled(page: Any) -> None:
+    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=STEP_MS)
+    page.wait_for_selector('[data-testid="stStatusWidget"]', state="hidden", timeout=STEP_MS)
+
+
+def test_the_downloaded_html_report_opens_offline_with_its_charts(
+    app_server: RunningServer, browser: Any, tmp_path: Path, artifacts_dir: Path
+) -> None:
+    context = browser.new_context(viewport=VIEWPORT, accept_downloads=True)
+    try:
+        page = context.new_page()
+        page.goto(f"{app_server.url}/report")
+        expect(page.locator("h1").filter(has_text="Report")).to_be_visible(timeout=FIRST_LOAD_MS)
+        verdict = page.locator(".mg-verdict")
+        expect(verdict).to_be_visible(timeout=FIRST_LOAD_MS)
+        status = verdict.get_attribute("data-status")
+        assert status in ("pass", "warn", "fail")
+        expect(page.locator("[data-check]").first).to_be_visible()
+        settled(page)
+        button = page.locator(".st-key-modelgap-report-download-html").get_by_role("button", name="HTML report")
+        expect(button).to_be_enabled(timeout=STEP_MS)
+        n_checks = page.locator("[data-check]").count()
+        assert n_checks > 5
+        page.screenshot(path=str(artifacts_dir / "app-report-page.png"), full_page=True)
+
+        with page.expect_download(timeout=STEP_MS) as download:
+            button.click()
+        saved = tmp_path / download.value.suggested_filename
+        download.value.save_as(saved)
+        assert saved.name == "modelgap-report.html" and saved.stat().st_size > 1_000_000  # plotly.js is inline
+
+        offline = context.new_page()
+        blocked: list[str] = []
+        errors: list[str] = []
+
+        def route(r: Any) -> None:
+            if r.request.url.startswith("file:"):
+                r.continue_()
+            else:
+                blocked.append(r.request.url)
+                r.abort()
+
+        offline.route("**/*", route)
+        offline.on("pageerror", lambda exc: errors.append(str(exc)))
+        offline.goto(saved.as_uri())
+        expect(offline.locator(f"#verdict.{status} .status")).to_have_text(status.upper())
+        expect(offline.locator(".js-plotly-plot .main-svg").first).to_be_visible()
+        expect(offline.locator("#chart-drift .main-svg").first).to_be_visible()  # the data section's chart
+        assert offline.locator(".plotly .bars .point").count() > 10  # bars drawn
+        assert offline.locator("#checks tbody tr").count() == n_checks  # the same checks as the page
+        assert blocked == [] and errors == []
+        offline.screenshot(path=str(artifacts_dir / "report-html-downloaded.png"), full_page=True)
+    finally:
+        context.close()
