@@ -10,40 +10,23 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
-from servers import RunningServer, server_env, start_streamlit
+from browsing import FIRST_LOAD_MS, STEP_MS, VIEWPORT, chromium_page, demo_app
+from playwright.sync_api import expect
+from servers import RunningServer
 
 pytestmark = pytest.mark.browser
-
-APP = Path(__file__).resolve().parent.parent / "app.py"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
-VIEWPORT = {"width": 1920, "height": 1080}
-FIRST_LOAD_MS = 180_000  # the first request computes the demo comparison
-STEP_MS = 60_000
 
 
 @pytest.fixture(scope="module")
 def app_server(demo_workspace: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    env = server_env(MODELGAP_DEMO_DIR=str(demo_workspace.directory), STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
-    for name in ("MLFLOW_TRACKING_URI", "MODELGAP_ALLOWED_DIRS", "MODELGAP_ALLOW_PICKLE_UPLOADS"):
-        env.pop(name, None)
-    server = start_streamlit(APP, tmp_path_factory.mktemp("streamlit-data"), env=env)
-    try:
+    with demo_app(demo_workspace, tmp_path_factory.mktemp("streamlit-data")) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")
 def page() -> Iterator[Any]:
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        try:
-            context = browser.new_context(viewport=VIEWPORT)
-            yield context.new_page()
-        finally:
-            browser.close()
+    with chromium_page() as page:
+        yield page
 
 
 def test_demo_data_page_shows_lineage_and_the_drift_table(

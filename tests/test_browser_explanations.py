@@ -15,40 +15,31 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from playwright.sync_api import expect, sync_playwright
-from servers import RunningServer, server_env, start_streamlit
+from browsing import (
+    FIRST_LOAD_MS,
+    STEP_MS,
+    chromium_page,
+    demo_app,
+    full_shot,
+    metric_value,
+    settled,
+)
+from playwright.sync_api import expect
+from servers import RunningServer
 
 pytestmark = pytest.mark.browser
-
-APP = Path(__file__).resolve().parent.parent / "app.py"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
-VIEWPORT = {"width": 1920, "height": 1080}
-FIRST_LOAD_MS = 180_000  # loads both models, predicts and explains 1000 rows with SHAP
-STEP_MS = 60_000
 
 
 @pytest.fixture(scope="module")
 def app_server(demo_workspace: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    env = server_env(MODELGAP_DEMO_DIR=str(demo_workspace.directory), STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
-    for name in ("MLFLOW_TRACKING_URI", "MODELGAP_ALLOWED_DIRS", "MODELGAP_ALLOW_PICKLE_UPLOADS"):
-        env.pop(name, None)
-    server = start_streamlit(APP, tmp_path_factory.mktemp("streamlit-explanations"), env=env)
-    try:
+    with demo_app(demo_workspace, tmp_path_factory.mktemp("streamlit-explanations")) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")
 def page(demo_workspace: Any) -> Iterator[Any]:
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        try:
-            context = browser.new_context(viewport=VIEWPORT)
-            yield context.new_page()
-        finally:
-            browser.close()
+    with chromium_page() as page:
+        yield page
 
 
 def most_different_row(demo: Any) -> int:
@@ -66,25 +57,6 @@ def most_different_row(demo: Any) -> int:
     differ = repo.predict(X[list(repo.feature_names_in_)]) != deployed.predict(X[list(deployed.feature_names_in_)])
     gap = np.where(differ, np.abs(p_repo - p_dep), -1.0)
     return int(np.argmax(gap))
-
-
-def settled(page: Any, timeout: int = STEP_MS) -> None:
-    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=timeout)
-    page.wait_for_selector('[data-testid="stStatusWidget"]', state="hidden", timeout=timeout)
-
-
-def full_shot(page: Any, path: Path) -> None:
-    """Streamlit scrolls inside its main block: grow the viewport to the content's height, then shoot."""
-    height = page.evaluate(
-        "() => Math.max(...['[data-testid=\"stMain\"]', '[data-testid=\"stAppViewContainer\"]']"
-        ".map(s => document.querySelector(s)).filter(Boolean).map(e => e.scrollHeight), document.body.scrollHeight)"
-    )
-    page.set_viewport_size({"width": VIEWPORT["width"], "height": max(VIEWPORT["height"], int(height))})
-    try:
-        settled(page)
-        page.screenshot(path=str(path), full_page=True)
-    finally:
-        page.set_viewport_size(VIEWPORT)
 
 
 def test_a_link_with_a_row_opens_that_rows_explanations(
@@ -107,8 +79,3 @@ def test_a_link_with_a_row_opens_that_rows_explanations(
     full_shot(page, artifacts_dir / "app-explanations-row.png")
     sentence.scroll_into_view_if_needed()
     page.screenshot(path=str(artifacts_dir / "app-explanations-row-section.png"))
-
-
-def metric_value(page: Any, label: str) -> Any:
-    card = page.locator('[data-testid="stMetric"]').filter(has_text=label).first
-    return card.locator('[data-testid="stMetricValue"]')

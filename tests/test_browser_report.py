@@ -9,44 +9,27 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from browsing import FIRST_LOAD_MS, STEP_MS, VIEWPORT, demo_app, launch_chromium, settled
 from playwright.sync_api import expect, sync_playwright
-from servers import RunningServer, server_env, start_streamlit
+from servers import RunningServer
 
 pytestmark = pytest.mark.browser
-
-APP = Path(__file__).resolve().parent.parent / "app.py"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
-VIEWPORT = {"width": 1920, "height": 1080}
-FIRST_LOAD_MS = 180_000  # the first request computes the demo comparison (models, predictions, SHAP)
-STEP_MS = 60_000
 
 
 @pytest.fixture(scope="module")
 def app_server(demo_workspace: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    env = server_env(MODELGAP_DEMO_DIR=str(demo_workspace.directory), STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
-    for name in ("MLFLOW_TRACKING_URI", "MODELGAP_ALLOWED_DIRS", "MODELGAP_ALLOW_PICKLE_UPLOADS"):
-        env.pop(name, None)
-    server = start_streamlit(APP, tmp_path_factory.mktemp("streamlit-report"), env=env)
-    try:
+    with demo_app(demo_workspace, tmp_path_factory.mktemp("streamlit-report")) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        chromium = launch_chromium(p)
         try:
             yield chromium
         finally:
             chromium.close()
-
-
-def settled(page: Any) -> None:
-    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=STEP_MS)
-    page.wait_for_selector('[data-testid="stStatusWidget"]', state="hidden", timeout=STEP_MS)
 
 
 def test_the_downloaded_html_report_opens_offline_with_its_charts(

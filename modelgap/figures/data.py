@@ -12,16 +12,11 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from modelgap.figures.colors import DEPLOYED_COLOR, DISAGREE_COLOR, NEUTRAL_COLOR, REPO_COLOR
+from modelgap.figures.colors import BASE_LAYOUT, DEPLOYED_COLOR, DISAGREE_COLOR, NEUTRAL_COLOR, REPO_COLOR
 
 SEVERITY_COLORS = {"none": "#C9CDD2", "low": "#8FB3E8", "moderate": "#E8B10E", "high": DISAGREE_COLOR}
 MISSING_LABEL = "(missing)"
 OTHER_LABEL = "(other)"
-_LAYOUT: dict[str, Any] = {
-    "template": "plotly_white",
-    "margin": {"l": 10, "r": 10, "t": 50, "b": 10},
-    "legend": {"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
-}
 
 
 def color_for(name: str) -> str:
@@ -55,7 +50,7 @@ def numeric_overlay(
     both = np.concatenate([ref, cur])
     fig = go.Figure()
     if both.size == 0:
-        fig.update_layout(_LAYOUT, title=f"{column}: no numeric values to show", height=320)
+        fig.update_layout(BASE_LAYOUT, title=f"{column}: no numeric values to show", height=320)
         return fig
     low, high = np.quantile(both, [clip_quantile, 1 - clip_quantile])
     if high <= low:
@@ -77,7 +72,7 @@ def numeric_overlay(
             )
         )
     fig.update_layout(
-        _LAYOUT,
+        BASE_LAYOUT,
         barmode="overlay",
         title=f"{column}: {current_label} vs {reference_label}",
         xaxis_title=column,
@@ -126,7 +121,7 @@ def category_bars(
             )
         )
     fig.update_layout(
-        _LAYOUT,
+        BASE_LAYOUT,
         barmode="group",
         title=f"{column}: {current_label} vs {reference_label}",
         xaxis_title=column,
@@ -167,5 +162,5 @@ def drift_ranking(
             annotation_text=f"{name} ≥ {value:g}",
             annotation_position="top",
         )
-    fig.update_layout(_LAYOUT, title=title, xaxis_title="PSI", height=max(260, 90 + 28 * len(rows)))
+    fig.update_layout(BASE_LAYOUT, title=title, xaxis_title="PSI", height=max(260, 90 + 28 * len(rows)))
     return fig

@@ -7,20 +7,19 @@ deployed model always orange (modelgap.figures.colors).
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from modelgap.figures.colors import DEPLOYED_COLOR, DISAGREE_COLOR, FEATURE_VALUE_SCALE, NEUTRAL_COLOR, REPO_COLOR
-
-_LAYOUT: dict[str, Any] = {
-    "template": "plotly_white",
-    "margin": {"l": 10, "r": 10, "t": 50, "b": 10},
-    "legend": {"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
-}
+from modelgap.figures.colors import (
+    BASE_LAYOUT,
+    DEPLOYED_COLOR,
+    DISAGREE_COLOR,
+    FEATURE_VALUE_SCALE,
+    NEUTRAL_COLOR,
+    REPO_COLOR,
+)
 
 
 def _height(n: int, per: int = 28, minimum: int = 260) -> int:
@@ -53,7 +52,7 @@ def importance_bars(features: pd.DataFrame, *, top_n: int = 15, output: str = ""
     )
     unit = f" ({output})" if output else ""
     fig.update_layout(
-        _LAYOUT,
+        BASE_LAYOUT,
         barmode="group",
         title="Feature importance: mean |SHAP|" + unit,
         xaxis_title="mean |SHAP|" + unit,
@@ -83,7 +82,7 @@ def rank_slope(features: pd.DataFrame, *, top_n: int = 15, big_change: int = 3) 
             )
         )
     fig.update_layout(
-        _LAYOUT,
+        BASE_LAYOUT,
         title="Rank change (1 = most important)",
         yaxis={"autorange": "reversed", "title": "rank", "dtick": 1},
         xaxis={"range": [-0.3, 1.8]},
@@ -139,7 +138,7 @@ def difference_distribution(long: pd.DataFrame, *, features: list[str] | None = 
     fig = go.Figure(traces)
     fig.add_vline(x=0, line={"color": "#444", "width": 1, "dash": "dot"})
     fig.update_layout(
-        _LAYOUT,
+        BASE_LAYOUT,
         title="SHAP(repo) - SHAP(deployed) per row",
         xaxis_title="SHAP(repo) - SHAP(deployed)",
         yaxis={"tickvals": list(pos.values()), "ticktext": [str(f) for f in pos], "range": [-0.7, len(order) - 0.3]},
@@ -178,7 +177,7 @@ def row_comparison(row_frame: pd.DataFrame, summary: dict[str, float] | None = N
             f": repo {summary['repo_output']:.4g} vs deployed {summary['deployed_output']:.4g}"
             f" (change {summary['output_change']:+.4g}, of which base {summary['base_change']:+.4g})"
         )
-    fig.update_layout(_LAYOUT, barmode="group", title=title, height=_height(len(top), per=34))
+    fig.update_layout(BASE_LAYOUT, barmode="group", title=title, height=_height(len(top), per=34))
     return fig
 
 
@@ -206,7 +205,7 @@ def row_waterfalls(row_frame: pd.DataFrame, summary: dict[str, float], *, top_n:
             col=col,
         )
     fig.update_yaxes(autorange="reversed")
-    fig.update_layout(_LAYOUT, title="Contributions from base value to output", height=_height(top_n + 3, per=30))
+    fig.update_layout(BASE_LAYOUT, title="Contributions from base value to output", height=_height(top_n + 3, per=30))
     return fig
 
 
@@ -227,5 +226,5 @@ def dependence_overlay(dependence: pd.DataFrame, feature: str) -> go.Figure:
         ]
     )
     fig.add_hline(y=0, line={"color": "#444", "width": 1, "dash": "dot"})
-    fig.update_layout(_LAYOUT, title=f"SHAP for {feature} by its value", xaxis_title=feature, yaxis_title="SHAP")
+    fig.update_layout(BASE_LAYOUT, title=f"SHAP for {feature} by its value", xaxis_title=feature, yaxis_title="SHAP")
     return fig

@@ -16,18 +16,11 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from modelgap.figures.colors import DEPLOYED_COLOR, DISAGREE_COLOR, NEUTRAL_COLOR, REPO_COLOR
+from modelgap.figures.colors import BASE_LAYOUT, DEPLOYED_COLOR, DISAGREE_COLOR, NEUTRAL_COLOR, REPO_COLOR
 
 HISTOGRAM_BINS = 40
 SCATTER_POINTS = 4000  # at most this many points in the scatter (a seeded uniform subset beyond it)
 CLASS_COLORS = ["#2F5BEA", "#F08C2E", "#1E8E3E", "#8E44AD", "#D64545", "#00838F", "#6D4C41", "#C2185B"]
-
-_LAYOUT: dict[str, Any] = {
-    "template": "plotly_white",
-    "margin": {"l": 10, "r": 20, "t": 56, "b": 40},
-    "legend": {"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
-    "font": {"size": 13},
-}
 
 
 def row_percent(crosstab: pd.DataFrame) -> np.ndarray:
@@ -59,7 +52,7 @@ def crosstab_heatmap(crosstab: pd.DataFrame) -> go.Figure:
         )
     )
     fig.update_layout(
-        _LAYOUT,
+        BASE_LAYOUT,
         title="Predicted labels: repo model (rows) against deployed model (columns)",
         xaxis={"title": "deployed model's label", "type": "category", "side": "bottom"},
         yaxis={"title": "repo model's label", "type": "category", "autorange": "reversed"},
@@ -119,7 +112,7 @@ def probability_diff_histogram(diffs: Mapping[str, np.ndarray], *, bins: int = H
     if not several and diffs:
         title += f" (class {next(iter(diffs))})"
     fig.update_layout(
-        _LAYOUT,
+        BASE_LAYOUT,
         barmode="overlay",
         bargap=0,
         title=title,
@@ -142,7 +135,7 @@ def value_diff_histogram(diff: np.ndarray, tolerance: float | None, *, bins: int
             fig.add_vline(x=x, line_color=NEUTRAL_COLOR, line_dash="dash")
         fig.add_annotation(x=tolerance, y=1, yref="paper", text="tolerance", showarrow=False, xanchor="left")
     fig.update_layout(
-        _LAYOUT,
+        BASE_LAYOUT,
         bargap=0,
         title="How far apart the predictions are, repo minus deployed",
         xaxis_title="repo prediction minus deployed prediction",
@@ -210,7 +203,7 @@ def regression_scatter(
     if len(shown) < len(ok):
         title += f" ({len(shown):,} of {len(ok):,} rows shown)"
     fig.update_layout(
-        _LAYOUT,
+        BASE_LAYOUT,
         title=title,
         xaxis_title="deployed model's prediction",
         yaxis_title="repo model's prediction",
@@ -230,7 +223,7 @@ def row_probabilities(classes: list[Any], repo: np.ndarray, deployed: np.ndarray
     )
     fig.update_traces(hovertemplate="class %{x}: %{y:.3f}<extra>%{fullData.name}</extra>")
     fig.update_layout(
-        _LAYOUT,
+        BASE_LAYOUT,
         barmode="group",
         title="Predicted probability of each class for this row",
         xaxis={"title": "class", "type": "category"},

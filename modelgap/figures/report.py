@@ -11,14 +11,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from modelgap.figures.colors import DEPLOYED_COLOR, DISAGREE_COLOR, NEUTRAL_COLOR, REPO_COLOR
-
-_LAYOUT: dict[str, Any] = {
-    "template": "plotly_white",
-    "margin": {"l": 10, "r": 20, "t": 56, "b": 40},
-    "legend": {"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
-    "font": {"size": 13},
-}
+from modelgap.figures.colors import BASE_LAYOUT, DEPLOYED_COLOR, DISAGREE_COLOR, NEUTRAL_COLOR, REPO_COLOR
 
 
 def _num(value: Any) -> float | None:
@@ -53,7 +46,7 @@ def top_rows_figure(predictions: Mapping[str, Any], *, top_n: int = 15) -> go.Fi
         )
     )
     fig.update_layout(
-        _LAYOUT,
+        BASE_LAYOUT,
         title=f"Rows where the models differ most ({what})",
         xaxis_title=what,
         height=_height(len(top), per=24),
@@ -86,7 +79,7 @@ def slices_figure(predictions: Mapping[str, Any], *, top_n: int = 10, min_rows: 
     if overall is not None:
         fig.add_vline(x=100 * overall, line_dash="dash", line_color=NEUTRAL_COLOR, annotation_text="overall")
     fig.update_layout(
-        _LAYOUT,
+        BASE_LAYOUT,
         title="Where they disagree: the worst slices of the data",
         xaxis_title="rows that disagree (%)",
         height=_height(len(records), per=26),
@@ -131,7 +124,7 @@ def changed_features_figure(explanations: Mapping[str, Any], *, top_n: int = 10)
         ]
     )
     fig.update_layout(
-        _LAYOUT,
+        BASE_LAYOUT,
         barmode="group",
         title="Features whose importance changed most (mean |SHAP|)",
         xaxis_title="mean |SHAP|" + unit,
@@ -168,7 +161,7 @@ def metric_deltas_figure(metrics: Mapping[str, Any]) -> go.Figure | None:
     )
     fig.add_vline(x=0, line_color=NEUTRAL_COLOR)
     fig.update_layout(
-        _LAYOUT,
+        BASE_LAYOUT,
         title="Metric changes, repo minus deployed, with 95% intervals",
         xaxis_title="change",
         height=_height(len(names), per=36),
