@@ -10,22 +10,13 @@ from typing import Any
 
 import plotly.offline
 import pytest
+from browsing import launch_chromium
 from reportdata import rich_comparison
 
 from modelgap.comparison import Comparison
 from modelgap.figures import report as figures
 from modelgap.report import comparison_to_dict, render_html, write_html
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 EVIL = '<img src=x onerror="window.__pwned=1">'
 
 
@@ -39,7 +30,7 @@ def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        b = launch_chromium(p)
         try:
             yield b
         finally:
