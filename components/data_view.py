@@ -141,7 +141,11 @@ def drift_rows(pair: dict[str, Any]) -> pd.DataFrame:
                 "note": c.get("note") or "",
             }
         )
-    return pd.DataFrame(rows)
+    frame = pd.DataFrame(rows)
+    for name in ("psi", "ks", "wasserstein_std", "chi2", "missing_rate_change"):
+        if name in frame:  # an all-missing column would stay object dtype and show "None" instead of a blank
+            frame[name] = pd.to_numeric(frame[name], errors="coerce")
+    return frame
 
 
 DRIFT_COLUMNS = {
@@ -247,6 +251,17 @@ def diagnosis(rows: list[dict[str, Any]]) -> None:
         st.success("No input column combines drift, disagreement and an importance change.", icon=":material/check:")
     frame = pd.DataFrame(rows)
     frame["flags"] = frame["flags"].map(lambda f: ", ".join(f) if f else "")
+    for name in (
+        "training_psi",
+        "sample_psi",
+        "slice_rate",
+        "slice_lift",
+        "repo_importance",
+        "deployed_importance",
+        "importance_ratio",
+    ):
+        if name in frame:  # blanks, not "None", where a section did not report a number
+            frame[name] = pd.to_numeric(frame[name], errors="coerce")
     st.dataframe(
         frame,
         hide_index=True,
