@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 from typing import Any
 
 import streamlit as st
@@ -79,33 +78,6 @@ def section_header(title: str, page: str, link_label: str, query_params: dict[st
         st.subheader(title)
     with right:
         st.page_link(page, label=link_label, icon=":material/arrow_forward:", query_params=query_params)
-
-
-def verdict_card(verdict: dict[str, Any] | None, *, max_reasons: int = 3, more: str = "on the Report page") -> None:
-    """The release verdict in plain words with its reasons. The Report page fills in the full checks table."""
-    if not verdict or verdict.get("status") not in STATUS_STYLE:
-        st.info("No release verdict for this comparison yet.", icon=":material/hourglass_empty:")
-        return
-    words, color, _icon = STATUS_STYLE[verdict["status"]]
-    headline = html.escape(str(verdict.get("headline") or ""))
-    reasons = [c for c in verdict.get("checks") or [] if isinstance(c, dict) and c.get("status") in ("fail", "warn")]
-    li = "<li style='list-style:none;margin-left:-1.2rem'>"
-    items = "".join(
-        f"{li}{status_dot(str(c.get('status')))} <b>{html.escape(str(c.get('title') or c.get('name') or ''))}</b>: "
-        f"{html.escape(str(c.get('message') or ''))}</li>"
-        for c in reasons[:max_reasons]
-    )
-    extra = len(reasons) - max_reasons
-    items += f"{li}… and {extra} more {html.escape(more)}</li>" if extra > 0 else ""
-    st.markdown(
-        f"""<div class="mg-verdict" data-status="{verdict["status"]}" style="border-left:10px solid {color};
-        background:{color}14;padding:0.9rem 1.2rem;border-radius:0.5rem;margin-bottom:0.5rem">
-        <div style="display:flex;align-items:baseline;gap:1.2rem;flex-wrap:wrap">
-        <span style="font-size:2rem;font-weight:800;color:{color};line-height:1.2">{words}</span>
-        <span style="font-size:1.15rem">{headline}</span></div>
-        {f'<ul style="margin:0.5rem 0 0 0;font-size:1.05rem">{items}</ul>' if items else ""}</div>""",
-        unsafe_allow_html=True,
-    )
 
 
 def not_computed(comparison: Comparison, name: str, what: str) -> None:
