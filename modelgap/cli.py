@@ -94,6 +94,10 @@ def _quiet_libraries() -> None:
     for name in ("mlflow", "alembic", "urllib3", "shap", "py4j"):
         logging.getLogger(name).setLevel(logging.ERROR)
     os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
+    # mlflow sets its loggers' level when it is imported (after this): its own variables keep it quiet, also in
+    # Spark's Python workers (the Spark engine saves pyfunc wrappers and loads them with spark_udf)
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "ERROR")
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
 
 def _compare(args: argparse.Namespace) -> int:
@@ -123,14 +127,15 @@ def _compare(args: argparse.Namespace) -> int:
             "deployed_training_data": args.deployed_training_data,
         },
     )
-    if args.data:
+    local_data = bool(args.data) and not (args.engine == "spark" and _spark_only_source(args.data))
+    if local_data:
         from modelgap.tables import check_table
 
         check_table(args.data)  # a bad data file fails in a second, not after loading two models
     from modelgap.sources.endpoint import EndpointOptions, probe_rows
 
     # An endpoint learns what it returns from a few sample rows; --deployed-meta names what it serves.
-    probe = probe_rows(args.data, target=args.target) if args.data else None
+    probe = probe_rows(args.data, target=args.target) if local_data else None
     repo = load_model(args.repo, tracking_uri=args.tracking_uri, endpoint_options=EndpointOptions(probe=probe))
     deployed = load_model(
         args.deployed,
@@ -144,6 +149,15 @@ def _compare(args: argparse.Namespace) -> int:
     if not args.quiet:
         print("\n".join(summary_lines(comparison)))
     return _exit_code(comparison, args.fail_on)
+
+
+def _spark_only_source(data: str) -> bool:
+    """A catalog table (db.table) or a cluster URI (s3a://, hdfs://): only Spark reads it, when it compares.
+    A name ending like a data file (data.parquet) is a file, checked now like any other."""
+    from modelgap.spark.frames import is_table_name
+
+    file_like = Path(data).suffix.lower() in (".parquet", ".pq", ".csv", ".tsv", ".txt")
+    return "://" in data or (is_table_name(data) and not file_like)
 
 
 def _write_optional_reports(comparison: Any, args: argparse.Namespace) -> None:

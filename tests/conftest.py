@@ -7,6 +7,7 @@ import sys
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -39,6 +40,17 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningS
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def spark() -> Iterator[Any]:
+    """One local[2] Spark session for every Spark test module: a JVM start costs ~10 s, so it is made once."""
+    pytest.importorskip("pyspark")
+    from modelgap.spark.session import get_session
+
+    session = get_session("local[2]")
+    yield session
+    session.stop()
 
 
 @pytest.fixture(scope="session")

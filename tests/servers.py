@@ -154,3 +154,54 @@ def start_streamlit(
     return start_server(
         cmd, f"http://127.0.0.1:{port}", "/_stcore/health", workdir / "streamlit.log", timeout=timeout, env=env
     )
+
+
+def start_spark_connect_server(workdir: Path, *, timeout: float = 120) -> RunningServer:
+    """A real Spark Connect server (PySpark's own start-connect-server.sh, local[2]) on a free loopback port.
+
+    Its Python workers import modelgap from this checkout (PYTHONPATH), as a cluster's executors would from an
+    installed package. Ready when the port accepts a connection; `url` is the sc:// address for SPARK_REMOTE.
+    """
+    import pyspark
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    home = Path(pyspark.__file__).resolve().parent
+    port = free_port()
+    env = server_env(
+        SPARK_HOME=str(home),
+        SPARK_NO_DAEMONIZE="1",
+        SPARK_LOG_DIR=str(workdir / "logs"),
+        SPARK_PID_DIR=str(workdir),
+        PYSPARK_PYTHON=sys.executable,
+        PYTHONPATH=str(Path(__file__).resolve().parent.parent),
+    )
+    env.pop("SPARK_REMOTE", None)
+    cmd = [
+        str(home / "sbin" / "start-connect-server.sh"),
+        "--master",
+        "local[2]",
+        "--conf",
+        f"spark.connect.grpc.binding.port={port}",
+        "--conf",
+        "spark.driver.bindAddress=127.0.0.1",
+        "--conf",
+        "spark.driver.host=127.0.0.1",
+        "--conf",
+        "spark.ui.enabled=false",
+    ]
+    log_path = workdir / "connect.log"
+    proc = subprocess.Popen(
+        cmd, stdout=log_path.open("wb"), stderr=subprocess.STDOUT, env=env, start_new_session=True, cwd=workdir
+    )
+    server = RunningServer(proc, f"sc://127.0.0.1:{port}", log_path)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"start-connect-server.sh exited early:\n{server.log_tail()}")
+        with socket.socket() as s:
+            s.settimeout(1)
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return server
+        time.sleep(0.25)  # polling a port until it answers, not waiting for a result
+    server.stop()
+    raise RuntimeError(f"Spark Connect not ready after {timeout}s:\n{server.log_tail()}")

@@ -56,6 +56,21 @@ def test_missing_and_infinite_values_count_as_missing() -> None:
     assert result.severity == "high"  # a 35-point jump in missing values alone
 
 
+def test_timestamps_are_compared_in_seconds_whatever_their_unit() -> None:
+    """pandas 3 reads Parquet timestamps as microseconds and parses CSV ones as nanoseconds: same seconds."""
+    start = np.datetime64("2026-01-01T00:00:00")
+    ref_seconds = np.arange(0, 86_400 * 10, 3_600, dtype=np.int64)
+    cur_seconds = ref_seconds + 7_200
+    expected_mean = float((cur_seconds + (start - np.datetime64("1970-01-01T00:00:00")).astype(np.int64)).mean())
+    for unit in ("ns", "us", "s"):
+        ref = pd.Series((start + ref_seconds.astype("timedelta64[s]")).astype(f"datetime64[{unit}]"))
+        cur = pd.Series((start + cur_seconds.astype("timedelta64[s]")).astype(f"datetime64[{unit}]"))
+        d = compare_column(ref, cur, "t")
+        assert d.kind == "numeric"
+        assert d.current_mean == pytest.approx(expected_mean, rel=0, abs=1e-3)
+        assert d.wasserstein == pytest.approx(7_200.0, abs=1e-6)  # a shift of two hours, in seconds
+
+
 def test_categorical_psi_chi2_and_levels() -> None:
     ref = pd.Series(["a"] * 50 + ["b"] * 30 + ["c"] * 20)
     cur = pd.Series(["a"] * 20 + ["b"] * 30 + ["d"] * 40 + [None] * 10)

@@ -18,15 +18,6 @@ pytest.importorskip("pyspark")
 pytestmark = pytest.mark.spark
 
 
-@pytest.fixture(scope="module")
-def spark() -> Any:
-    from modelgap.spark.session import get_session
-
-    session = get_session("local[2]")
-    yield session
-    session.stop()
-
-
 def _pair(tmp: Path, task: str) -> tuple[Any, Any, Path]:
     from modelgap.sources import load_model
 
@@ -128,3 +119,16 @@ def test_executor_failure_surfaces_as_one_line(spark: Any, tmp_path: Path) -> No
     with pytest.raises(SchemaMismatchError) as info:
         compare_predictions_spark(source, source, spark=spark, data_path=str(path), options=CompareOptions())
     assert "'n/a'" in str(info.value) and "\n" not in str(info.value)
+
+
+def test_the_side_that_cannot_be_pickled_is_named() -> None:
+    """Each side's wrapper pickles the plan that holds both models: the error names the side at fault."""
+    import threading
+    from types import SimpleNamespace
+
+    from modelgap.spark.wrap import _unpicklable
+
+    fine = SimpleNamespace(side="repo", model=SimpleNamespace(source="repo.skops"))
+    broken = SimpleNamespace(side="deployed", model=SimpleNamespace(source="http://x", lock=threading.Lock()))
+    assert _unpicklable((fine, broken)) is broken  # type: ignore[arg-type]
+    assert _unpicklable((fine, fine)) is None  # type: ignore[arg-type]

@@ -137,9 +137,12 @@ def _is_numeric(s: pd.Series) -> bool:
     return bool(pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s))
 
 
-def _numbers(s: pd.Series) -> np.ndarray:
+def finite_numbers(s: pd.Series) -> np.ndarray:
+    """The finite values as floats; timestamps as seconds since 1970 whatever their unit (pandas 3 reads
+    Parquet timestamps as microseconds, CSV-parsed ones as nanoseconds)."""
     if pd.api.types.is_datetime64_any_dtype(s):
-        s = s.astype("int64") / 1e9
+        origin = pd.Timestamp(0, tz=s.dt.tz) if s.dt.tz is not None else pd.Timestamp(0)
+        s = (s - origin) / pd.Timedelta(seconds=1)
     values = s.to_numpy(dtype=float, na_value=np.nan)
     return values[np.isfinite(values)]
 
@@ -161,7 +164,7 @@ def compare_column(reference: pd.Series, current: pd.Series, column: str | None 
         result.missing_rate_change = result.current_missing_rate - result.reference_missing_rate
     note: str | None = None
     if _as_numeric(reference) and _as_numeric(current):
-        _numeric(result, _numbers(reference), _numbers(current))
+        _numeric(result, finite_numbers(reference), finite_numbers(current))
     else:
         if _as_numeric(reference) != _as_numeric(current):
             which = "reference" if _as_numeric(reference) else "current"

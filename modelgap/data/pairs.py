@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -78,6 +79,14 @@ class DatasetDrift:
         }
 
 
+Measure = Callable[[TableSample, TableSample, list[str]], list[ColumnDrift]]
+
+
+def frames_measure(reference: TableSample, current: TableSample, columns: list[str]) -> list[ColumnDrift]:
+    """The pandas engine's measure: compare_frames on the rows each table holds in memory."""
+    return compare_frames(reference.frame, current.frame, columns)
+
+
 def _names(columns: list[str]) -> str:
     more = f" and {len(columns) - MAX_LISTED_COLUMNS} more" if len(columns) > MAX_LISTED_COLUMNS else ""
     return ", ".join(columns[:MAX_LISTED_COLUMNS]) + more
@@ -90,9 +99,12 @@ def compare_tables(
     kind: str,
     columns: list[str] | None = None,
     target: str | None = None,
+    measure: Measure | None = None,
 ) -> DatasetDrift:
     """Drift of `columns` (default: the columns both tables have, but the target) between two tables.
 
+    `measure(reference, current, columns)` computes the per-column drift, most drifted first (default: the
+    pandas engine's compare_frames on the tables' frames; the Spark engine passes its own).
     Raises SchemaMismatchError when the two tables share none of the columns to compare.
     """
     ref_cols = [str(c) for c in reference.frame.columns]
@@ -120,7 +132,7 @@ def compare_tables(
         current_rows=current.n_rows,
         reference_rows_used=len(reference.frame),
         current_rows_used=len(current.frame),
-        columns=compare_frames(reference.frame, current.frame, use),
+        columns=(measure or frames_measure)(reference, current, use),
         missing_in_reference=missing_ref,
         missing_in_current=missing_cur,
     )
@@ -128,5 +140,8 @@ def compare_tables(
         if missing:
             result.notes.append(f"Input columns missing from the {label}, not compared: {_names(missing)}.")
     if target and target in ref_cols and target in cur_cols:
-        result.target = compare_column(reference.frame[target], current.frame[target], target)
+        if measure is None:
+            result.target = compare_column(reference.frame[target], current.frame[target], target)
+        else:
+            result.target = measure(reference, current, [target])[0]
     return result

@@ -8,7 +8,9 @@ file becomes a message in the section's `errors`; the rest of the comparison goe
 
 from __future__ import annotations
 
+import dataclasses
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,10 +30,21 @@ if TYPE_CHECKING:
 SIDES = ("repo", "deployed")
 
 
-def build_data(comparison: Comparison, progress: ProgressFn) -> None:
+@dataclasses.dataclass
+class DataEngine:
+    """How the section reads a dataset and measures drift: the pandas engine's functions by default; the Spark
+    engine (modelgap.spark.data_section) passes its own. Same signatures as read_sample, sample_frame and
+    compare_tables."""
+
+    read_file: Callable[..., TableSample] = read_sample
+    read_frame: Callable[..., TableSample] = sample_frame
+    compare: Callable[..., DatasetDrift] = compare_tables
+
+
+def build_data(comparison: Comparison, progress: ProgressFn, engine: DataEngine | None = None) -> None:
     """Section builder: store a DataComparison in comparison.sections["data"]; never raise for bad data."""
     try:
-        comparison.sections["data"] = compare_data(comparison, progress)
+        comparison.sections["data"] = compare_data(comparison, progress, engine)
     except ModelgapError as err:
         comparison.errors["data"] = err.one_line()
     except Exception as exc:  # one section failing must not lose the others; the reason is kept
@@ -41,7 +54,8 @@ def build_data(comparison: Comparison, progress: ProgressFn) -> None:
         comparison.errors["data"] = f"unexpected {type(exc).__name__}: {text}"
 
 
-def compare_data(comparison: Comparison, progress: ProgressFn) -> DataComparison:
+def compare_data(comparison: Comparison, progress: ProgressFn, engine: DataEngine | None = None) -> DataComparison:
+    engine = engine or DataEngine()
     options = comparison.options
     extra = options.extra
     budget = int(extra.get("data_row_budget") or DEFAULT_ROW_BUDGET)
@@ -63,11 +77,11 @@ def compare_data(comparison: Comparison, progress: ProgressFn) -> DataComparison
     for i, side in enumerate(SIDES):
         progress(f"Data: reading the {side} model's training data", 0.1 + 0.3 * i)
         ref = lineage[side].training
-        table = _read_training(side, ref, lineage, tables, budget, options.seed, chunk_rows, errors)
+        table = _read_training(side, ref, lineage, tables, budget, options.seed, chunk_rows, errors, engine)
         if table is not None:
             tables[f"{side}_training"] = table
     progress("Data: reading the sample data", 0.6)
-    sample = _read_sample(comparison, budget, chunk_rows, errors)
+    sample = _read_sample(comparison, budget, chunk_rows, errors, engine)
     if sample is not None:
         tables["sample"] = sample
     notes += list(dict.fromkeys(n for t in tables.values() if (n := t.notice())))
@@ -79,7 +93,7 @@ def compare_data(comparison: Comparison, progress: ProgressFn) -> DataComparison
     )
     progress("Data: comparing distributions", 0.7)
     columns = _input_columns(comparison)
-    drift = _pairs(tables, relation.kind, columns, options.target, errors)
+    drift = _pairs(tables, relation.kind, columns, options.target, errors, engine)
     if not lineage["repo"].known or not lineage["deployed"].known:
         notes += [f"{side}: {n}" for side in SIDES for n in lineage[side].notes if not lineage[side].known]
     result = DataComparison(
@@ -115,19 +129,17 @@ def _read_training(
     seed: int,
     chunk_rows: int,
     errors: list[str],
+    engine: DataEngine,
 ) -> TableSample | None:
     if ref is None or ref.readable_path is None:
         return None
     other = tables.get("repo_training")
     if side == "deployed" and other is not None and _same_file(other.source, ref.readable_path):
-        table = TableSample(
-            label="training data of both models", frame=other.frame, n_rows=other.n_rows, source=other.source
-        )
+        table = dataclasses.replace(other, label="training data of both models")  # same frame, digest, kind
         other.label = table.label
-        table.digest = other.digest
     else:
         try:
-            table = read_sample(
+            table = engine.read_file(
                 ref.readable_path, label=f"{side} training data", budget=budget, seed=seed, chunk_rows=chunk_rows
             )
         except ModelgapError as err:
@@ -152,14 +164,16 @@ def _same_file(a: str | None, b: str | None) -> bool:
         return False
 
 
-def _read_sample(comparison: Comparison, budget: int, chunk_rows: int, errors: list[str]) -> TableSample | None:
+def _read_sample(
+    comparison: Comparison, budget: int, chunk_rows: int, errors: list[str], engine: DataEngine
+) -> TableSample | None:
     """The sample data: the caller's frame, else the data file (streamed), else the rows other sections use."""
     seed, label = comparison.options.seed, "sample data"
     try:
         if comparison.data is not None:
-            return sample_frame(comparison.data, label=label, budget=budget, seed=seed)
+            return engine.read_frame(comparison.data, label=label, budget=budget, seed=seed)
         if comparison.data_path is not None:
-            return read_sample(
+            return engine.read_file(
                 comparison.data_path,
                 label=label,
                 budget=budget,
@@ -187,6 +201,7 @@ def _pairs(
     columns: list[str] | None,
     target: str | None,
     errors: list[str],
+    engine: DataEngine,
 ) -> list[DatasetDrift]:
     """Training sets against each other (unless one file), then the sample against each training set."""
     wanted: list[tuple[str, str, str]] = []
@@ -201,7 +216,7 @@ def _pairs(
     out = []
     for kind, ref_key, cur_key in wanted:
         try:
-            pair = compare_tables(tables[ref_key], tables[cur_key], kind=kind, columns=columns, target=target)
+            pair = engine.compare(tables[ref_key], tables[cur_key], kind=kind, columns=columns, target=target)
         except ModelgapError as err:
             errors.append(err.one_line())
             continue

@@ -26,6 +26,7 @@ class AgnosticSettings:
     permutations: int = 4  # forward+backward passes per row; exact for additive models with one
     chunk_rows: int = 5  # rows between progress reports and stop checks
     seed: int = 0
+    first_chunk: int = 0  # index of X's first chunk in a longer run: chunk i is seeded seed + i (Spark partitions)
 
 
 def explain_agnostic(
@@ -53,7 +54,7 @@ def explain_agnostic(
     state = np.random.get_state()  # shap shuffles with numpy's global RNG: seed it, then put it back
     try:
         explainer = shap.PermutationExplainer(model, masker, seed=settings.seed)
-        counter = iter(range(1_000_000))
+        counter = iter(range(settings.first_chunk, settings.first_chunk + 1_000_000))
 
         def chunk(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             np.random.seed(settings.seed + next(counter))

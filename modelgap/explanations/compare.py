@@ -12,6 +12,8 @@ from modelgap.errors import IncompatibleModelsError
 from modelgap.explanations import stats
 from modelgap.explanations.result import Additivity, Explanation
 
+Importance = dict[str, tuple[pd.Series, pd.Series]]  # target -> (repo, deployed) mean |SHAP| per feature
+
 
 @dataclass
 class ExplanationComparison:
@@ -36,6 +38,7 @@ class ExplanationComparison:
     top_k_overlap: float
     sign_flips: list[str]
     notes: list[str] = field(default_factory=list)
+    importance: Importance | None = None  # per target, computed elsewhere (the Spark engine aggregates it)
 
     @property
     def n_rows(self) -> int:
@@ -97,7 +100,9 @@ class ExplanationComparison:
 
     def for_target(self, target: str) -> ExplanationComparison:
         """The same comparison for another class (multiclass)."""
-        return compare_explanations(self.repo, self.deployed, top_k=self.top_k, target=target)
+        return compare_explanations(
+            self.repo, self.deployed, top_k=self.top_k, target=target, importance=self.importance
+        )
 
     def row(self, row: Any) -> pd.DataFrame:
         """One row's two explanations side by side: value, repo, deployed, change; largest |change| first."""
@@ -237,9 +242,18 @@ def common_targets(repo: Explanation, deployed: Explanation) -> list[str]:
 
 
 def compare_explanations(
-    repo_exp: Explanation, deployed_exp: Explanation, *, top_k: int = 5, target: str | None = None
+    repo_exp: Explanation,
+    deployed_exp: Explanation,
+    *,
+    top_k: int = 5,
+    target: str | None = None,
+    importance: Importance | None = None,
 ) -> ExplanationComparison:
-    """Compare two explanations of the same rows in the same output space, for one target."""
+    """Compare two explanations of the same rows in the same output space, for one target.
+
+    `importance` (target -> (repo, deployed) mean |SHAP| per feature over the rows both explained) replaces the
+    importance computed here from the values: the Spark engine aggregates it on the executors.
+    """
     if repo_exp.output != deployed_exp.output:
         raise IncompatibleModelsError(
             f"The explanations are in different output spaces ({repo_exp.output} vs {deployed_exp.output}).",
@@ -264,7 +278,8 @@ def compare_explanations(
         X = pd.concat([X, deployed_exp.X.loc[rows, extra]], axis=1)
     rv = repo_exp.values[target].loc[rows].reindex(columns=feats, fill_value=0.0)
     dv = deployed_exp.values[dkey].loc[rows].reindex(columns=feats, fill_value=0.0)
-    table = _feature_table(X, rv, dv)
+    given = importance.get(target) if importance is not None else None
+    table = _feature_table(X, rv, dv, given)
     k = max(1, min(top_k, len(feats)))
     top_r = stats.top_k(table["repo_importance"].reindex(feats), k)
     top_d = stats.top_k(table["deployed_importance"].reindex(feats), k)
@@ -288,11 +303,18 @@ def compare_explanations(
         top_k_overlap=len(set(top_r) & set(top_d)) / k,
         sign_flips=[str(f) for f in table.index[table["sign_flip"]]],
         notes=notes,
+        importance=importance,
     )
 
 
-def _feature_table(X: pd.DataFrame, rv: pd.DataFrame, dv: pd.DataFrame) -> pd.DataFrame:
-    imp_r, imp_d = stats.importance(rv), stats.importance(dv)
+def _feature_table(
+    X: pd.DataFrame, rv: pd.DataFrame, dv: pd.DataFrame, given: tuple[pd.Series, pd.Series] | None = None
+) -> pd.DataFrame:
+    if given is not None:
+        imp_r = given[0].reindex(rv.columns, fill_value=0.0).astype(float)
+        imp_d = given[1].reindex(dv.columns, fill_value=0.0).astype(float)
+    else:
+        imp_r, imp_d = stats.importance(rv), stats.importance(dv)
     diff = rv - dv
     table = pd.DataFrame(
         {

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -19,6 +21,7 @@ from modelgap.explanations.compare import ExplanationComparison, compare_explana
 from modelgap.explanations.engine import ExplainSettings, explain
 from modelgap.explanations.outputs import choose_output_space
 from modelgap.explanations.result import StopCallback
+from modelgap.model import LoadedModel
 
 if TYPE_CHECKING:
     from modelgap.comparison import Comparison, ProgressFn
@@ -49,8 +52,14 @@ def pick_rows(
     return pd.Index(chosen)
 
 
-def build_explanations(comparison: Comparison, progress: ProgressFn) -> None:
-    """Section builder: store an ExplanationComparison in comparison.sections["explanations"]."""
+Explainer = Callable[["Comparison", "ProgressFn"], "ExplanationComparison | None"]
+
+
+def build_explanations(comparison: Comparison, progress: ProgressFn, explainer: Explainer | None = None) -> None:
+    """Section builder: store an ExplanationComparison in comparison.sections["explanations"].
+
+    `explainer` computes it (default: explain_comparison, on the driver); the Spark engine passes its own.
+    """
     if comparison.options.no_shap:
         comparison.notes.append("Explanations skipped (--no-shap).")
         return
@@ -58,7 +67,7 @@ def build_explanations(comparison: Comparison, progress: ProgressFn) -> None:
         comparison.notes.append("Explanations need sample data (--data); skipped.")
         return
     try:
-        result = explain_comparison(comparison, progress)
+        result = (explainer or explain_comparison)(comparison, progress)
     except ModelgapError as err:
         comparison.errors["explanations"] = err.one_line()
         return
@@ -72,19 +81,62 @@ def build_explanations(comparison: Comparison, progress: ProgressFn) -> None:
         comparison.sections["explanations"] = result
 
 
-def explain_comparison(comparison: Comparison, progress: ProgressFn) -> ExplanationComparison | None:
-    """Explain both models on the chosen rows in their shared output space, then compare."""
+def chosen_rows(comparison: Comparison) -> pd.Index:
+    """The sample rows to explain: the largest disagreements first, then seeded random rows (pick_rows)."""
     options = comparison.options
     sample = comparison.sample
     assert sample is not None
     predictions = comparison.sections.get("predictions")
     rows_frame = getattr(predictions, "rows", None)
     disagreement = rows_frame["abs_diff"] if isinstance(rows_frame, pd.DataFrame) and "abs_diff" in rows_frame else None
-    rows = pick_rows(sample, disagreement, options.shap_rows, seed=options.seed, top=options.top_n)
+    return pick_rows(sample, disagreement, options.shap_rows, seed=options.seed, top=options.top_n)
+
+
+def explain_comparison(comparison: Comparison, progress: ProgressFn) -> ExplanationComparison | None:
+    """Explain both models on the chosen rows in their shared output space, then compare."""
+    rows = chosen_rows(comparison)
     if len(rows) == 0:
         comparison.notes.append("Explanations: no rows to explain (--shap-rows 0 or empty data).")
         return None
-    return explain_rows(comparison, sample.loc[rows], progress)
+    assert comparison.sample is not None
+    return explain_rows(comparison, comparison.sample.loc[rows], progress)
+
+
+@dataclass(frozen=True)
+class ExplainPlan:
+    """How both models are explained: the same for every row, whichever engine runs it."""
+
+    background: pd.DataFrame
+    output: str
+    settings: ExplainSettings
+    seconds: float  # time budget per model
+    exclude: list[str]  # never an input (the label column)
+    top_k: int
+
+
+def explain_plan(comparison: Comparison) -> ExplainPlan:
+    """The background rows, output space, settings, time budget and top-k the section uses."""
+    options = comparison.options
+    sample = comparison.sample
+    assert sample is not None
+    extra = options.extra
+    agnostic_rows = int(extra.get("shap_agnostic_rows", DEFAULT_AGNOSTIC_ROWS))
+    return ExplainPlan(
+        background=sample.sample(min(BACKGROUND_ROWS, len(sample)), random_state=options.seed),
+        output=choose_output_space(comparison.repo, comparison.deployed),
+        settings=ExplainSettings(agnostic=AgnosticSettings(max_rows=agnostic_rows, seed=options.seed)),
+        seconds=float(extra.get("shap_seconds", DEFAULT_SECONDS)),
+        exclude=[options.target] if options.target else [],
+        top_k=int(extra.get("shap_top_k", DEFAULT_TOP_K)),
+    )
+
+
+def nothing_explained(side: str, model: LoadedModel, seconds: float, method: str) -> ModelgapError:
+    """The error when a model's time budget ran out before its first row."""
+    return ModelgapError(
+        f"The {side} model ({model.source}) could not be explained within {seconds:.0f} s ({method}).",
+        "Lower --shap-rows, or compare a model whose flavor gives its estimator (sklearn/xgboost/lightgbm).",
+    )
 
 
 def explain_rows(
@@ -99,19 +151,10 @@ def explain_rows(
     Used by the section and to explain one more row on demand. `should_stop` ends the work between chunks
     (the caller's cancel button); the time budget per model (extra["shap_seconds"]) applies as well.
     """
-    options = comparison.options
-    sample = comparison.sample
-    assert sample is not None
-    background = sample.sample(min(BACKGROUND_ROWS, len(sample)), random_state=options.seed)
-    output = choose_output_space(comparison.repo, comparison.deployed)
-    extra = options.extra
-    agnostic_rows = int(extra.get("shap_agnostic_rows", DEFAULT_AGNOSTIC_ROWS))
-    settings = ExplainSettings(agnostic=AgnosticSettings(max_rows=agnostic_rows, seed=options.seed))
-    seconds = float(extra.get("shap_seconds", DEFAULT_SECONDS))
-    exclude = [options.target] if options.target else []
+    plan = explain_plan(comparison)
     explanations = []
     for i, (side, model) in enumerate((("repo", comparison.repo), ("deployed", comparison.deployed))):
-        deadline = time.monotonic() + seconds
+        deadline = time.monotonic() + plan.seconds
 
         def report(done: int, total: int, side: str = side, i: int = i) -> None:
             progress(f"Explaining the {side} model ({done}/{total} rows)", (i + done / max(total, 1)) / 2)
@@ -122,20 +165,16 @@ def explain_rows(
         exp = explain(
             model,
             X,
-            output=output,
-            background=background,
+            output=plan.output,
+            background=plan.background,
             progress=report,
             should_stop=stop,
-            settings=settings,
-            exclude=exclude,
+            settings=plan.settings,
+            exclude=plan.exclude,
         )
         if exp.n_rows == 0:
             if should_stop is not None and should_stop():
                 raise ModelgapError(f"Explaining the {side} model was cancelled.", "Start it again when ready.")
-            raise ModelgapError(
-                f"The {side} model ({model.source}) could not be explained within {seconds:.0f} s ({exp.method}).",
-                "Lower --shap-rows, or compare a model whose flavor gives its estimator (sklearn/xgboost/lightgbm).",
-            )
+            raise nothing_explained(side, model, plan.seconds, exp.method)
         explanations.append(exp)
-    top_k = int(extra.get("shap_top_k", DEFAULT_TOP_K))
-    return compare_explanations(explanations[0], explanations[1], top_k=top_k)
+    return compare_explanations(explanations[0], explanations[1], top_k=plan.top_k)

@@ -59,6 +59,15 @@ class EndpointPredictor:
         self._lock = threading.Lock()
         self._last: tuple[Any, EndpointOutputs] | None = None  # one frame's outputs: labels then proba cost one pass
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Picklable (the Spark engine ships endpoint models to its executors): no lock, no cached answers."""
+        return {k: v for k, v in self.__dict__.items() if k not in ("_lock", "_last")}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+        self._last = None
+
     def frame(self, df: pd.DataFrame) -> pd.DataFrame:
         """The columns sent: the paired entry's features in its order, else the frame as it is."""
         if not self.features:

@@ -167,6 +167,14 @@ class EndpointClient:
         self._lock = threading.Lock()
         self.records: deque[BatchOutcome] = deque(maxlen=MAX_RECORDS)
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Picklable (the Spark engine ships endpoint models to its executors): a new lock on the other side."""
+        return {k: v for k, v in self.__dict__.items() if k != "_lock"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
     # ------------------------------------------------------------------ health
 
     def ping(self) -> None:

@@ -64,6 +64,14 @@ class RequestsTransport:
     def __init__(self) -> None:
         self._local = threading.local()
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Picklable (the Spark engine ships endpoint models to its executors): sessions are made anew there."""
+        return {k: v for k, v in self.__dict__.items() if k != "_local"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._local = threading.local()
+
     def _session(self) -> Any:
         session = getattr(self._local, "session", None)
         if session is None:

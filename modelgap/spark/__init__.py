@@ -29,7 +29,9 @@ def engine_builders(builders: list[tuple[str, SectionBuilder]], engine: str) -> 
     """The builder list for `engine`: unchanged for pandas; Spark versions swapped in by name for spark."""
     if check_engine(engine) == "pandas":
         return builders
+    from modelgap.spark.data_section import build_data_spark
     from modelgap.spark.explanations import build_explanations_spark
+    from modelgap.spark.metrics import build_metrics_spark
     from modelgap.spark.predictions import build_predictions_spark
     from modelgap.spark.session import import_pyspark
 
@@ -37,6 +39,8 @@ def engine_builders(builders: list[tuple[str, SectionBuilder]], engine: str) -> 
     spark_versions: dict[str, SectionBuilder] = {
         "predictions": build_predictions_spark,
         "explanations": build_explanations_spark,
+        "metrics": build_metrics_spark,
+        "data": build_data_spark,
     }
     return [(name, spark_versions.get(name, build)) for name, build in builders]
 

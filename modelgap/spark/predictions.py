@@ -28,6 +28,7 @@ from modelgap.predictions.slices import find_slices, fmt_number
 from modelgap.predictions.surrogate import fit_surrogate
 from modelgap.spark import aggregates
 from modelgap.spark.frames import ROW, load_rows, require_rows, unwrap_executor_error
+from modelgap.spark.metrics import WholeMetrics, whole_data_metrics
 from modelgap.spark.scoring import (
     ABS_DIFF,
     DEPLOYED,
@@ -53,6 +54,8 @@ if TYPE_CHECKING:
 
 class SparkPredictionComparison(PredictionComparison):
     """The predictions section computed on Spark: the same contract, plus the engine and the rows read."""
+
+    whole_metrics: WholeMetrics | None = None  # metric point values over every labelled row (sample capped)
 
     def to_dict(self) -> dict[str, Any]:
         out = super().to_dict()
@@ -99,7 +102,9 @@ def compare_predictions_spark(
         spec = ScoreSpec(alignment, codebook, wrapped.widths, options.target, keep_proba, options.seed)
         from pyspark import StorageLevel
 
-        scored = score(df, repo_vec, deployed_vec, spec).persist(StorageLevel.MEMORY_AND_DISK)
+        # DISK_ONLY: with a memory level Spark reads a spilled block back into one heap buffer (an OOM with
+        # 1 GB of driver memory at 20M rows in local mode); from disk, each later pass streams it.
+        scored = score(df, repo_vec, deployed_vec, spec).persist(StorageLevel.DISK_ONLY)
         report("Spark: scoring both models", 0.1)
         result, sample = _measure(scored, plan, spec, options, report)
     except ModelgapError:
@@ -181,7 +186,7 @@ def _measure(
     rows = measures.rows_frame(outputs, np.arange(len(frame)), local_disagree)
     rows.index = pd.Index(positions, name="row")
     tally = {key: dict(counts) for key, counts in plan.unseen.items()}
-    sample = _sample_inputs(frame, plan)
+    sample = sample_inputs(frame, plan)
     plan.unseen.clear()
     plan.unseen.update(tally)  # converting the sample must not count its levels twice
     columns = [c for c in plan.input_columns if c in sample.columns]
@@ -215,6 +220,9 @@ def _measure(
         notes=notes,
     )
     result.row_cap = RowCap(n, options.max_rows, len(uniform), capped)
+    if capped and spec.target is not None:  # while `scored` is persisted; the metrics builder reads it
+        report("Spark: metrics over every labelled row", 0.9)
+        result.whole_metrics = whole_data_metrics(scored, spec, classes)
     result.class_matching = list(alignment.matched)
     result.columns_only_in_repo = list(plan.columns_only_in_repo)
     result.columns_only_in_deployed = list(plan.columns_only_in_deployed)
@@ -223,7 +231,7 @@ def _measure(
     if capped:
         result.notes.append(
             f"Spark engine: the headline numbers, top rows, cross-tab, histogram and flips use all {n:,} rows; the "
-            f"row table, slices, surrogate rules and metrics use a seeded uniform sample of {len(uniform):,} rows "
+            f"row table, slices and surrogate rules use a seeded uniform sample of {len(uniform):,} rows "
             "collected to the driver."
         )
     return result, sample
@@ -287,7 +295,7 @@ def _row_outputs(frame: pd.DataFrame, spec: ScoreSpec, classes: list[Any]) -> Ro
     )
 
 
-def _sample_inputs(frame: pd.DataFrame, plan: InputPlan) -> pd.DataFrame:
+def sample_inputs(frame: pd.DataFrame, plan: InputPlan) -> pd.DataFrame:
     """The sample as the pandas engine keeps it: converted model inputs, then the target column."""
     raw = frame[[c for c in frame.columns if not c.startswith("__mg_")]]
     converted = prepare_chunk(raw, plan)
@@ -337,11 +345,7 @@ def build_predictions_spark(comparison: Comparison, progress: ProgressFn) -> Non
         progress=progress,
     )
     comparison.sections["predictions"] = result
-    comparison.sample = sample
-    if result.row_cap is not None and result.row_cap.sample_capped:
-        comparison.notes.append(
-            f"Spark engine: metrics were computed on the {result.row_cap.sample_rows:,}-row uniform sample."
-        )
+    comparison.sample = sample  # the metrics builder (modelgap.spark.metrics) notes what its numbers cover
 
 
 def _histogram_what(classification: bool, k: int, positive: Any) -> str:

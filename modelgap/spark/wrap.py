@@ -90,6 +90,18 @@ def _model_class() -> type:
     return SideModel
 
 
+def _unpicklable(predictors: tuple[SidePredictor, SidePredictor]) -> SidePredictor | None:
+    """The first side whose model cloudpickle cannot serialise, or None."""
+    import cloudpickle
+
+    for predictor in predictors:
+        try:
+            cloudpickle.dumps(predictor.model)
+        except Exception:  # noqa: BLE001 - any failure means this side cannot travel to the executors
+            return predictor
+    return None
+
+
 class WrappedSides:
     """Both sides saved as pyfunc models in one temporary directory; `close()` removes it."""
 
@@ -104,11 +116,16 @@ class WrappedSides:
         for predictor, width in zip(predictors, self.widths, strict=True):
             path = self.directory / predictor.side
             try:
-                mlflow.pyfunc.save_model(str(path), python_model=model_class(predictor, free_plan, width))
+                # env_manager="local": the executors use their own environment, so the requirements MLflow would
+                # infer (a subprocess that imports the model, ~4 s a side) are never read
+                mlflow.pyfunc.save_model(
+                    str(path), python_model=model_class(predictor, free_plan, width), pip_requirements=["modelgap"]
+                )
             except Exception as exc:
                 self.close()
+                culprit = _unpicklable(predictors) or predictor  # each side's wrapper holds both models' plan
                 raise SparkEngineError(
-                    f"The {predictor.side} model ({predictor.model.source}) could not be packaged for the Spark "
+                    f"The {culprit.side} model ({culprit.model.source}) could not be packaged for the Spark "
                     f"executors: {type(exc).__name__}: {' '.join(str(exc).split())[:160]}.",
                     "Use a model source that can be pickled (a file or MLflow model), or --engine pandas.",
                 ) from exc

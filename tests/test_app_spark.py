@@ -1,0 +1,58 @@
+"""The app with the operator's engine setting MODELGAP_ENGINE=spark: the demo models compared on a Parquet copy of
+the demo sample, computed on Spark (local[2]); numbers checked against the natively loaded pipelines."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from appdata import disagreement_rate
+from streamlit.testing.v1 import AppTest
+
+pytest.importorskip("pyspark")
+pytestmark = pytest.mark.spark
+
+APP = Path(__file__).resolve().parent.parent / "app.py"
+TIMEOUT = 300
+
+
+@pytest.fixture(scope="module")
+def spark_app(
+    spark: Any, demo_workspace: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[AppTest, Any, Path]]:
+    """The app run once with the engine set; `spark` is the suite's session, which the app reuses."""
+    folder = tmp_path_factory.mktemp("spark-app")
+    parquet = folder / "sample.parquet"
+    pd.read_csv(demo_workspace.sample_path).to_parquet(parquet)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MODELGAP_ENGINE", "spark")
+        mp.setenv("MODELGAP_DEMO_DIR", str(demo_workspace.directory))
+        mp.setenv("MODELGAP_ALLOWED_DIRS", f"{folder}{':'}{demo_workspace.directory}")
+        mp.delenv("MLFLOW_TRACKING_URI", raising=False)
+        at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+        at.query_params.update(
+            repo=str(demo_workspace.repo_model_dir),
+            deployed=demo_workspace.deployed_source,
+            data=str(parquet),
+            target=demo_workspace.target,
+            uri=demo_workspace.tracking_uri,
+            shap="60",
+        )
+        at.run()
+        yield at, demo_workspace, parquet
+
+
+def test_the_app_compares_on_spark_when_the_operator_says_so(spark_app: tuple[AppTest, Any, Path]) -> None:
+    at, demo, _ = spark_app
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    rate = [m.value for m in at.metric if m.label == "Disagreement rate"]
+    assert rate == [f"{disagreement_rate(demo, demo.deployed_source) * 100:.2f}%"]
+    at.switch_page("pages/explanations.py").run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert "recent_inquiries" in set(at.dataframe[0].value["feature"])
+    notes = "\n".join(str(c.value) for c in at.caption) + "\n".join(str(m.value) for m in at.markdown)
+    assert "aggregated in Spark" in notes or any("aggregated in Spark" in str(i.value) for i in at.info)
