@@ -132,3 +132,39 @@ def test_the_side_that_cannot_be_pickled_is_named() -> None:
     broken = SimpleNamespace(side="deployed", model=SimpleNamespace(source="http://x", lock=threading.Lock()))
     assert _unpicklable((fine, broken)) is broken  # type: ignore[arg-type]
     assert _unpicklable((fine, fine)) is None  # type: ignore[arg-type]
+
+
+def test_slices_count_every_row_when_the_sample_is_capped(spark: Any, tmp_path: Path) -> None:
+    """800 rows, a 300-row sample: each slice's rows and disagreements are counted over all 800 rows (numpy on
+    the pipelines' own predictions), and every range of a column together holds all its values."""
+    from modelgap.comparison import CompareOptions
+    from modelgap.spark.predictions import compare_predictions_spark
+
+    repo, dep, path = _pair(tmp_path, "binary")
+    options = CompareOptions(target="y", extra={"sample_rows": 300})
+    result, _ = compare_predictions_spark(repo, dep, spark=spark, data_path=str(path), options=options)
+    assert result.row_cap is not None and result.row_cap.sample_capped
+    data = pd.read_parquet(path)
+    X = data.drop(columns=["y"])
+    disagree = repo.predict_labels(X) != dep.predict_labels(X)
+    overall = disagree.mean()
+    assert result.slices
+    for s in result.slices:
+        col = X[s.column]
+        if s.kind == "range":
+            x = col.to_numpy(dtype=float)
+            above = x >= s.low if s.closed_low else x > s.low
+            mask = above & (x <= s.high)
+        elif s.kind == "category":
+            mask = col.isin(s.values).to_numpy()
+        elif s.kind == "other":
+            mask = (col.notna() & ~col.isin(s.excluded)).to_numpy()
+        else:
+            mask = col.isna().to_numpy()
+        assert (s.n_rows, s.n_disagree) == (int(mask.sum()), int(disagree[mask].sum())), s.condition
+        z = (disagree[mask].mean() - overall) / np.sqrt(overall * (1 - overall) / mask.sum())
+        assert s.z == pytest.approx(z, abs=1e-9)
+    for column in ("x1", "x2"):
+        ranges = [s for s in result.slices if s.column == column and s.kind == "range"]
+        assert ranges and sum(s.n_rows for s in ranges) == len(X)  # every value of the column, in one range
+        assert min(s.low for s in ranges) == X[column].min() and max(s.high for s in ranges) == X[column].max()

@@ -96,7 +96,8 @@ def find_slices(inputs: pd.DataFrame, disagree: np.ndarray, *, limit: int | None
     return out[:limit] if limit is not None else out
 
 
-def _stats(n: int, k: float, overall: float) -> tuple[int, int, float, float | None, float]:
+def slice_stats(n: int, k: float, overall: float) -> tuple[int, int, float, float | None, float]:
+    """(rows, disagreements, rate, lift, z) of a slice of n rows with k disagreements."""
     rate = k / n if n else 0.0
     z = (rate - overall) / float(np.sqrt(overall * (1 - overall) / n)) if n else 0.0
     return n, round(k), rate, (rate / overall if overall else None), z
@@ -122,7 +123,7 @@ def _column_slices(col: pd.Series, name: str, weights: np.ndarray, overall: floa
     missing = np.asarray(col.isna())
     n_missing = int(missing.sum())
     if n_missing:
-        out.append(Slice(name, MISSING, "missing", *_stats(n_missing, float(weights[missing].sum()), overall)))
+        out.append(Slice(name, MISSING, "missing", *slice_stats(n_missing, float(weights[missing].sum()), overall)))
     if n_missing == len(col):
         return out
     if _is_categorical(col):
@@ -141,12 +142,12 @@ def _category_slices(col: pd.Series, name: str, weights: np.ndarray, overall: fl
     for code in top:
         value = uniques[code]
         value = value.item() if isinstance(value, np.generic) else value
-        stats = _stats(int(counts[code]), float(hits[code]), overall)
+        stats = slice_stats(int(counts[code]), float(hits[code]), overall)
         out.append(Slice(name, str(value), "category", *stats, values=[value]))
     if len(uniques) > MAX_LEVELS:
         rest = order[MAX_LEVELS:]
         excluded = [s.values[0] for s in out]
-        stats = _stats(int(counts[rest].sum()), float(hits[rest].sum()), overall)
+        stats = slice_stats(int(counts[rest].sum()), float(hits[rest].sum()), overall)
         out.append(Slice(name, OTHER, "other", *stats, excluded=excluded))
     return out
 
@@ -177,10 +178,15 @@ def _range_slices(col: pd.Series, name: str, weights: np.ndarray, overall: float
             continue
         low, high = float(edges[i]), float(edges[i + 1])
         first = i == 0
-        label = f"{'[' if first else '('}{fmt_number(low)}, {fmt_number(high)}]"
-        stats = _stats(int(counts[i]), float(hits[i]), overall)
+        label = range_label(low, high, first=first)
+        stats = slice_stats(int(counts[i]), float(hits[i]), overall)
         out.append(Slice(name, label, "range", *stats, low=low, high=high, closed_low=first))
     return out
+
+
+def range_label(low: float, high: float, *, first: bool) -> str:
+    """'[low, high]' for a column's first bin (it holds its low edge), '(low, high]' for the others."""
+    return f"{'[' if first else '('}{fmt_number(low)}, {fmt_number(high)}]"
 
 
 def fmt_number(x: float) -> str:

@@ -8,7 +8,6 @@ an unreadable dataset or a failed Spark job becomes a line in the section's erro
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING, Any
 
 from modelgap.data.drift import ColumnDrift
@@ -17,7 +16,7 @@ from modelgap.data.sampling import TableSample
 from modelgap.data.section import DataEngine, build_data
 from modelgap.errors import ModelgapError
 from modelgap.spark.data_tables import SparkTable, SparkTableReader
-from modelgap.spark.frames import unwrap_executor_error
+from modelgap.spark.frames import spark_failures
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -68,13 +67,10 @@ class SparkDrift:
             return pair
         self._target = target
         try:
-            pair = compare_tables(reference, current, kind=kind, columns=columns, target=target, measure=self.measure)
-        except ModelgapError:
-            raise
-        except Exception as exc:
-            if os.environ.get("MODELGAP_DEBUG"):
-                raise
-            raise unwrap_executor_error(exc) from None
+            with spark_failures():
+                pair = compare_tables(
+                    reference, current, kind=kind, columns=columns, target=target, measure=self.measure
+                )
         finally:
             self._target = None
             self._stash.clear()

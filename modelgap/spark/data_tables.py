@@ -10,7 +10,6 @@ to the pandas engine's measures.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,8 +19,8 @@ import pandas as pd
 
 from modelgap.data.fingerprint import MLFLOW_DIGEST_ROWS, MlflowDigest
 from modelgap.data.sampling import DEFAULT_ROW_BUDGET, TableSample, read_sample, sample_frame
-from modelgap.errors import DataError, ModelgapError
-from modelgap.spark.frames import ROW, is_table_name, load_rows, unwrap_executor_error
+from modelgap.errors import DataError
+from modelgap.spark.frames import ROW, is_table_name, load_rows, spark_failures
 from modelgap.tables import DEFAULT_CHUNK_ROWS, detect_format, iter_table
 
 if TYPE_CHECKING:
@@ -93,14 +92,8 @@ class SparkTableReader:
         if budget < 1:
             raise DataError(f"The row budget for the {label} must be at least 1 (got {budget}).", "Raise the budget.")
         df = load_rows(self.spark, data_path=source, max_rows=max_rows)
-        try:
+        with spark_failures():
             return self._table(df, label=label, budget=budget, seed=seed, source=source, digest=digest)
-        except ModelgapError:
-            raise
-        except Exception as exc:
-            if os.environ.get("MODELGAP_DEBUG"):
-                raise
-            raise unwrap_executor_error(exc) from None
 
     def read_frame(
         self, frame: pd.DataFrame, *, label: str, budget: int = DEFAULT_ROW_BUDGET, seed: int = 0

@@ -11,14 +11,12 @@ classes x 2 doubles) for the per-row views, the additivity check and the rank an
 from __future__ import annotations
 
 import math
-import os
 import time
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from modelgap.errors import ModelgapError
 from modelgap.explanations.agnostic import AgnosticSettings
 from modelgap.explanations.compare import ExplanationComparison, Importance, compare_explanations
 from modelgap.explanations.engine import AGNOSTIC_METHOD
@@ -34,7 +32,7 @@ from modelgap.explanations.section import (
 from modelgap.model import LoadedModel
 from modelgap.predictions.schema import plan_inputs
 from modelgap.spark.explain_task import PART, POS, SIDES, ExplainTask, record_schema
-from modelgap.spark.frames import ROW, load_rows, unwrap_executor_error
+from modelgap.spark.frames import ROW, load_rows, spark_failures
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -63,18 +61,13 @@ def explain_comparison_spark(comparison: Comparison, progress: ProgressFn) -> Ex
     start = time.perf_counter()
     records: DataFrame | None = None
     try:
-        records = _records(spark, comparison, rows, plan)
-        from pyspark import StorageLevel
+        with spark_failures():
+            records = _records(spark, comparison, rows, plan)
+            from pyspark import StorageLevel
 
-        records = records.persist(StorageLevel.MEMORY_AND_DISK)
-        collected = records.toPandas()
-        importance = _importance_in_spark(records, comparison, plan)
-    except ModelgapError:
-        raise
-    except Exception as exc:
-        if os.environ.get("MODELGAP_DEBUG"):
-            raise
-        raise unwrap_executor_error(exc) from None
+            records = records.persist(StorageLevel.MEMORY_AND_DISK)
+            collected = records.toPandas()
+            importance = _importance_in_spark(records, comparison, plan)
     finally:
         if records is not None:
             records.unpersist()

@@ -8,14 +8,17 @@ file-based gets positions per Spark partition (partition order, then order withi
 
 from __future__ import annotations
 
+import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from modelgap.errors import DataError
+from modelgap.errors import DataError, ModelgapError
 from modelgap.spark.session import SparkEngineError
 from modelgap.tables import detect_format
 
@@ -126,6 +129,20 @@ def require_rows(n: int, source: str | None) -> None:
             f"The data {source or '(in memory)'} has no rows to compare.",
             "Use sample data with at least one row and a header.",
         )
+
+
+@contextmanager
+def spark_failures() -> Iterator[None]:
+    """Run Spark work; a job's failure leaves as one-line ModelgapError (ours pass through unchanged).
+    MODELGAP_DEBUG=1 keeps the original exception and its stacks."""
+    try:
+        yield
+    except ModelgapError:
+        raise
+    except Exception as exc:
+        if os.environ.get("MODELGAP_DEBUG"):
+            raise
+        raise unwrap_executor_error(exc) from None
 
 
 def unwrap_executor_error(exc: BaseException) -> Exception:

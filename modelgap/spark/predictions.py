@@ -1,21 +1,21 @@
 """The `predictions` section on Spark: both models scored on the executors, whole-data measures aggregated
 in Spark, and only bounded pieces collected to the driver.
 
-Collected: the `top` rows (top_n), the crosstab (classes x classes), the histogram (40 counts), and the
-uniform sample (at most `--max-rows` or extra["sample_rows"], default 100,000 rows, plus the top rows) with its
-per-row outputs. The per-row table, slices, surrogate rules and (when the sample holds every row) metrics come
-from that sample through the pandas engine's own functions, so they equal the pandas engine's numbers.
+Collected: the `top` rows (top_n), the crosstab (classes x classes), the histogram (40 counts), the slice
+counts (at most ~22 per input column), and the uniform sample (at most `--max-rows` or extra["sample_rows"],
+default 100,000 rows, plus the top rows) with its per-row outputs. The per-row table, the slice definitions and
+the surrogate rules come from that sample through the pandas engine's own functions, so they equal the pandas
+engine's when the sample holds every row; slice counts (slices.py) and, with a target, metric point values
+(metrics.py) cover every row.
 """
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from modelgap.errors import ModelgapError
 from modelgap.model import LoadedModel
 from modelgap.predictions import measures
 from modelgap.predictions.classes import CodeBook, align_classes
@@ -24,10 +24,10 @@ from modelgap.predictions.predict import LABEL_CHECK_ROWS, SidePredictor
 from modelgap.predictions.result import PredictionComparison, RowCap
 from modelgap.predictions.schema import InputPlan, plan_inputs, prepare_chunk, unseen_notes
 from modelgap.predictions.section import DEFAULT_SAMPLE_ROWS
-from modelgap.predictions.slices import find_slices, fmt_number
+from modelgap.predictions.slices import fmt_number
 from modelgap.predictions.surrogate import fit_surrogate
 from modelgap.spark import aggregates
-from modelgap.spark.frames import ROW, load_rows, require_rows, unwrap_executor_error
+from modelgap.spark.frames import ROW, load_rows, require_rows, spark_failures, unwrap_executor_error
 from modelgap.spark.metrics import WholeMetrics, whole_data_metrics
 from modelgap.spark.scoring import (
     ABS_DIFF,
@@ -44,6 +44,7 @@ from modelgap.spark.scoring import (
     score,
 )
 from modelgap.spark.session import SparkEngineError
+from modelgap.spark.slices import whole_data_slices
 from modelgap.spark.wrap import WrappedSides
 
 if TYPE_CHECKING:
@@ -97,22 +98,17 @@ def compare_predictions_spark(
     wrapped = WrappedSides(spark, predictors, plan)
     scored: DataFrame | None = None
     try:
-        inputs = [c for c in columns if c != options.target]
-        repo_vec, deployed_vec = wrapped.columns(inputs)
-        spec = ScoreSpec(alignment, codebook, wrapped.widths, options.target, keep_proba, options.seed)
-        from pyspark import StorageLevel
+        with spark_failures():
+            inputs = [c for c in columns if c != options.target]
+            repo_vec, deployed_vec = wrapped.columns(inputs)
+            spec = ScoreSpec(alignment, codebook, wrapped.widths, options.target, keep_proba, options.seed)
+            from pyspark import StorageLevel
 
-        # DISK_ONLY: with a memory level Spark reads a spilled block back into one heap buffer (an OOM with
-        # 1 GB of driver memory at 20M rows in local mode); from disk, each later pass streams it.
-        scored = score(df, repo_vec, deployed_vec, spec).persist(StorageLevel.DISK_ONLY)
-        report("Spark: scoring both models", 0.1)
-        result, sample = _measure(scored, plan, spec, options, report)
-    except ModelgapError:
-        raise
-    except Exception as exc:
-        if os.environ.get("MODELGAP_DEBUG"):
-            raise
-        raise unwrap_executor_error(exc) from None
+            # DISK_ONLY: with a memory level Spark reads a spilled block back into one heap buffer (an OOM with
+            # 1 GB of driver memory at 20M rows in local mode); from disk, each later pass streams it.
+            scored = score(df, repo_vec, deployed_vec, spec).persist(StorageLevel.DISK_ONLY)
+            report("Spark: scoring both models", 0.1)
+            result, sample = _measure(scored, plan, spec, options, report)
     finally:
         if scored is not None:
             scored.unpersist()
@@ -213,7 +209,9 @@ def _measure(
         crosstab=aggregates.crosstab(scored, classes) if classification else None,
         diff_histogram=histogram,
         flips=aggregates.flips(scored) if classification and spec.target is not None else None,
-        slices=find_slices(inputs, local_disagree[in_uniform]),
+        slices=whole_data_slices(
+            scored, disagree, plan, inputs, local_disagree[in_uniform], n, int(head["n_dis"] or 0)
+        ),
         surrogate=fit_surrogate(inputs, local_disagree[in_uniform], seed=options.seed),
         input_columns=list(plan.input_columns),
         uniform_rows=uniform,
@@ -230,9 +228,9 @@ def _measure(
         result.notes.append(f"At most the first {options.max_rows:,} rows of the data were read (--max-rows).")
     if capped:
         result.notes.append(
-            f"Spark engine: the headline numbers, top rows, cross-tab, histogram and flips use all {n:,} rows; the "
-            f"row table, slices and surrogate rules use a seeded uniform sample of {len(uniform):,} rows "
-            "collected to the driver."
+            f"Spark engine: the headline numbers, top rows, cross-tab, histogram, flips and slice counts use all "
+            f"{n:,} rows; the row table, the surrogate rules and the slices' edges and listed levels use a seeded "
+            f"uniform sample of {len(uniform):,} rows collected to the driver."
         )
     return result, sample
 
