@@ -6,6 +6,7 @@ Data problems raise ModelgapError subclasses (the CLI exits 2 with one line); no
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -148,13 +149,20 @@ def build_predictions(comparison: Comparison, progress: ProgressFn) -> None:
     comparison.sample = sample
 
 
-def build_metrics(comparison: Comparison, progress: ProgressFn) -> None:
-    """Section builder: comparison.sections["metrics"] when a target column was given and predictions exist."""
+MetricsFn = Callable[[PredictionComparison, int], MetricsComparison]  # (predictions, seed) -> metrics
+
+
+def build_metrics(comparison: Comparison, progress: ProgressFn, compute: MetricsFn | None = None) -> None:
+    """Section builder: comparison.sections["metrics"] when a target column was given and predictions exist.
+
+    `compute` computes them (default: compare_metrics on the predictions' rows); the Spark engine passes its own.
+    """
     predictions = comparison.sections.get("predictions")
     if comparison.options.target is None or not isinstance(predictions, PredictionComparison):
         return
     if predictions.outputs.target is None:
         return
     progress("Bootstrapping metric intervals", 0.0)
-    metrics: MetricsComparison = compare_metrics(predictions.outputs, seed=comparison.options.seed)
+    seed = comparison.options.seed
+    metrics = compute(predictions, seed) if compute else compare_metrics(predictions.outputs, seed=seed)
     comparison.sections["metrics"] = metrics

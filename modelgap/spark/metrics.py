@@ -327,15 +327,14 @@ def coverage_note(metrics: MetricsComparison, sample: int) -> str:
 
 
 def build_metrics_spark(comparison: Comparison, progress: ProgressFn) -> None:
-    """Section builder (engine "spark"): comparison.sections["metrics"] when a target was given."""
+    """Section builder (engine "spark"): the pandas builder with whole-data point values when the sample is capped."""
+    from modelgap.predictions.section import build_metrics
+
+    build_metrics(comparison, progress, lambda predictions, seed: spark_metrics(predictions, seed=seed))
+    metrics = comparison.sections.get("metrics")
     predictions = comparison.sections.get("predictions")
-    if comparison.options.target is None or not isinstance(predictions, PredictionComparison):
+    if not isinstance(metrics, MetricsComparison) or not isinstance(predictions, PredictionComparison):
         return
-    if predictions.outputs.target is None:
-        return
-    progress("Bootstrapping metric intervals", 0.0)
-    metrics = spark_metrics(predictions, seed=comparison.options.seed)
-    comparison.sections["metrics"] = metrics
     cap = predictions.row_cap
     if cap is not None and cap.sample_capped:
         if getattr(predictions, "whole_metrics", None) is not None:
