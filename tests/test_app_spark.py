@@ -56,3 +56,17 @@ def test_the_app_compares_on_spark_when_the_operator_says_so(spark_app: tuple[Ap
     assert "recent_inquiries" in set(at.dataframe[0].value["feature"])
     notes = "\n".join(str(c.value) for c in at.caption) + "\n".join(str(m.value) for m in at.markdown)
     assert "aggregated in Spark" in notes or any("aggregated in Spark" in str(i.value) for i in at.info)
+
+
+def test_csv_data_with_the_spark_engine_says_how_to_fix_it(spark: Any, demo_workspace: Any) -> None:
+    """The demo's sample is CSV, which the Spark engine does not read: one error with the fix, the page still up."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MODELGAP_ENGINE", "spark")
+        mp.setenv("MODELGAP_DEMO_DIR", str(demo_workspace.directory))
+        mp.delenv("MLFLOW_TRACKING_URI", raising=False)
+        mp.delenv("MODELGAP_ALLOWED_DIRS", raising=False)
+        at = AppTest.from_file(str(APP), default_timeout=TIMEOUT).run()
+    assert not at.exception, [e.value for e in at.exception]
+    messages = [e.value for e in at.error]
+    assert any("is CSV" in m and "MODELGAP_ENGINE=pandas" in m for m in messages), messages
+    assert at.selectbox(key="modelgap.pick.repo.kind").value  # the pickers stay usable to choose other data

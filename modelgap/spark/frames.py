@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from modelgap.errors import DataError, ModelgapError
-from modelgap.spark.session import SparkEngineError
+from modelgap.spark.session import PANDAS_ENGINE, SparkEngineError
 from modelgap.tables import detect_format
 
 if TYPE_CHECKING:
@@ -72,7 +72,7 @@ def _read(spark: SparkSession, source: str) -> DataFrame:
         if detect_format(local) != "parquet":
             raise DataError(
                 f"{source} is CSV; the Spark engine reads Parquet files, directories of them, or tables.",
-                "Convert it to Parquet (pandas.read_csv(...).to_parquet(...)) or use --engine pandas.",
+                f"Convert it to Parquet (pandas.read_csv(...).to_parquet(...)) or use {PANDAS_ENGINE}.",
             )
         source = str(local.resolve())
     try:

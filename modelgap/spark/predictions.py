@@ -43,7 +43,7 @@ from modelgap.spark.scoring import (
     ScoreSpec,
     score,
 )
-from modelgap.spark.session import SparkEngineError
+from modelgap.spark.session import PANDAS_ENGINE, SparkEngineError
 from modelgap.spark.slices import whole_data_slices
 from modelgap.spark.wrap import WrappedSides
 
@@ -85,7 +85,7 @@ def compare_predictions_spark(
         raise SparkEngineError(
             "The Spark engine needs both classifiers to declare their classes (one predicts labels only and "
             "does not list them).",
-            "Log the model with its classes (a signature or an sklearn flavor), or use --engine pandas.",
+            f"Log the model with its classes (a signature or an sklearn flavor), or use {PANDAS_ENGINE}.",
         )
     report("Spark: reading the data", 0.05)
     df = load_rows(spark, data=data, data_path=data_path, max_rows=options.max_rows)

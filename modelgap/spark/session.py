@@ -42,6 +42,7 @@ LOCAL_CONF = {
     "spark.driver.bindAddress": "127.0.0.1",
     "spark.driver.host": "127.0.0.1",
 }
+PANDAS_ENGINE = "the pandas engine (--engine pandas; MODELGAP_ENGINE=pandas in the app)"  # hints' way out
 MASTER_CONNECT_TIMEOUT = 5.0  # seconds for a spark:// master to accept a TCP connection
 # Spark Connect's first call: 3 retries from 100 ms (about 1 s in all) instead of PySpark's DefaultPolicy
 # (15 retries from 50 ms, x4 each time up to 60 s): a server that is not there fails at once.
@@ -65,7 +66,7 @@ def import_pyspark() -> None:
     except ImportError as exc:
         raise SparkEngineError(
             "The Spark engine needs PySpark, which is not installed.",
-            "pip install pyspark (see requirements.txt), or use --engine pandas.",
+            f"pip install pyspark (see requirements.txt), or use {PANDAS_ENGINE}.",
         ) from exc
 
 
