@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
 from servers import RunningServer, server_env, start_streamlit
 
 APP = Path(__file__).resolve().parent.parent / "app.py"
@@ -82,3 +83,16 @@ def chromium_page() -> Iterator[Any]:
             yield browser.new_context(viewport=VIEWPORT).new_page()
         finally:
             browser.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Headless Chromium (Debian's), one per test module that asks for it."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = launch_chromium(p)
+        try:
+            yield chromium
+        finally:
+            chromium.close()

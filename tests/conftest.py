@@ -15,6 +15,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from browsing import browser  # noqa: E402,F401 - headless Chromium, shared by the browser tests
 from endpoint_servers import faulty, served  # noqa: E402,F401 - shared by test_endpoint.py and test_parity.py
 from servers import RunningServer, start_mlflow_server  # noqa: E402
 

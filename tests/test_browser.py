@@ -16,9 +16,9 @@ from urllib.parse import urlencode
 
 import pytest
 from appdata import changed_params, disagreement_rate
-from browsing import FIRST_LOAD_MS, STEP_MS, VIEWPORT, demo_app, launch_chromium
+from browsing import FIRST_LOAD_MS, STEP_MS, VIEWPORT, demo_app
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 from servers import RunningServer
 
 pytestmark = pytest.mark.browser
@@ -30,16 +30,6 @@ PAGES = ("Parameters", "Predictions", "Explanations", "Data", "Report")
 def app_server(demo_workspace: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     with demo_app(demo_workspace, tmp_path_factory.mktemp("streamlit")) as server:
         yield server
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with sync_playwright() as p:
-        chromium = launch_chromium(p)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 @pytest.fixture()

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browsing import FIRST_LOAD_MS, STEP_MS, VIEWPORT, demo_app, launch_chromium, settled
-from playwright.sync_api import expect, sync_playwright
+from browsing import FIRST_LOAD_MS, STEP_MS, VIEWPORT, demo_app, settled
+from playwright.sync_api import expect
 from servers import RunningServer
 
 pytestmark = pytest.mark.browser
@@ -20,16 +20,6 @@ pytestmark = pytest.mark.browser
 def app_server(demo_workspace: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     with demo_app(demo_workspace, tmp_path_factory.mktemp("streamlit-report")) as server:
         yield server
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with sync_playwright() as p:
-        chromium = launch_chromium(p)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 def test_the_downloaded_html_report_opens_offline_with_its_charts(

@@ -4,13 +4,11 @@ charts, escapes user strings and prints cleanly. Screenshots and a PDF go to the
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import plotly.offline
 import pytest
-from browsing import launch_chromium
 from reportdata import rich_comparison
 
 from modelgap.comparison import Comparison
@@ -23,18 +21,6 @@ EVIL = '<img src=x onerror="window.__pwned=1">'
 @pytest.fixture(scope="module")
 def rich(tmp_path_factory: pytest.TempPathFactory) -> Comparison:
     return rich_comparison(tmp_path_factory.mktemp("html"))
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = launch_chromium(p)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 def open_offline(browser: Any, path: Path) -> tuple[Any, list[str], list[str]]:

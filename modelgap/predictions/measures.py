@@ -199,14 +199,18 @@ def flips(outputs: RowOutputs) -> dict[str, Any] | None:
     y = outputs.target[known]
     right_r, right_d = outputs.repo[known] == y, outputs.deployed[known] == y
     negative, positive = int((right_d & ~right_r).sum()), int((~right_d & right_r).sum())
-    kept = int((right_d & right_r).sum())
+    return flip_measures(n, negative, positive, int((right_d & right_r).sum()), int(right_d.sum()))
+
+
+def flip_measures(n: int, negative: int, positive: int, kept: int, deployed_right: int) -> dict[str, Any]:
+    """The flips dict from its counts over n labelled rows (kept: right by both; deployed_right: by deployed)."""
     return {
         "n_rows": n,
         "negative_flips": negative,
         "negative_flip_rate": negative / n,
         "positive_flips": positive,
         "positive_flip_rate": positive / n,
-        "backward_trust_compatibility": kept / int(right_d.sum()) if right_d.any() else None,
+        "backward_trust_compatibility": kept / deployed_right if deployed_right else None,
     }
 
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from modelgap.predictions.measures import DEFAULT_TOLERANCE_SHARE, HISTOGRAM_BINS, DiffHistogram
+from modelgap.predictions.measures import DEFAULT_TOLERANCE_SHARE, HISTOGRAM_BINS, DiffHistogram, flip_measures
 from modelgap.spark.frames import ROW
 from modelgap.spark.scoring import ABS_DIFF, DEPLOYED, DEPLOYED_SCORE, DIFF, REPO, REPO_SCORE, TARGET
 
@@ -120,16 +120,7 @@ def flips(scored: DataFrame) -> dict[str, Any] | None:
     ).first()
     assert row is not None
     n, negative, positive, kept, deployed_right = (int(v or 0) for v in row)
-    if n == 0:
-        return None
-    return {
-        "n_rows": n,
-        "negative_flips": negative,
-        "negative_flip_rate": negative / n,
-        "positive_flips": positive,
-        "positive_flip_rate": positive / n,
-        "backward_trust_compatibility": kept / deployed_right if deployed_right else None,
-    }
+    return flip_measures(n, negative, positive, kept, deployed_right) if n else None
 
 
 def top_rows(
