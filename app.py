@@ -20,6 +20,7 @@ page = st.navigation(
         st.Page("pages/predictions.py", title="Predictions", icon=":material/query_stats:", url_path="predictions"),
         st.Page("pages/explanations.py", title="Explanations", icon=":material/insights:", url_path="explanations"),
         st.Page("pages/data.py", title="Data", icon=":material/dataset:", url_path="data"),
+        st.Page("pages/retraining.py", title="Retraining", icon=":material/model_training:", url_path="retraining"),
         st.Page("pages/report.py", title="Report", icon=":material/summarize:", url_path="report"),
     ]
 )

@@ -53,10 +53,18 @@ def model_badge(side: str, model: LoadedModel) -> None:
         f'margin-bottom:0.6rem;background:{color}0D;border-radius:0.35rem">'
         f'<div style="color:{color};font-weight:800;font-size:0.78rem;letter-spacing:0.06em;text-transform:uppercase">'
         f"{title}</div>"
-        f'<div style="font-family:monospace;font-size:0.85rem;word-break:break-all">'
-        f"{html.escape(short_source(model.source, 48))}</div><div>{chips}</div></div>",
+        f'<div style="font-family:monospace;font-size:0.85rem;overflow-wrap:anywhere">'
+        f"{breakable(short_source(model.source, 48))}</div><div>{chips}</div></div>",
         unsafe_allow_html=True,
     )
+
+
+def breakable(text: str) -> str:
+    """Escaped text that a narrow sidebar wraps after a separator (/, @, :) rather than mid-name."""
+    escaped = html.escape(text)
+    for sep in ("/", "@", ":"):
+        escaped = escaped.replace(sep, sep + "<wbr>")
+    return escaped
 
 
 def _chip(key: str, value: str) -> str:

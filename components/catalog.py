@@ -3,6 +3,8 @@ models, and model/data files below the allowed folders.
 
 MLflow is only read (MlflowClient search/get calls, never a write). Listings are cached for a short while,
 keyed by the tracking URI: credentials come from the server's environment, so every user sees the same lists.
+Only tracking URIs the operator offers are read (`check_tracking_uri`). The file lists never include the
+upload folder, even when an allowed folder holds it: uploads belong to the session that made them.
 """
 
 from __future__ import annotations
@@ -16,10 +18,11 @@ from typing import Any
 
 import streamlit as st
 
-from components.config import allowed_dirs, check_tracking_uri
+from components.cache import LIST_TTL_S
+from components.config import allowed_dirs, check_tracking_uri, upload_root
+from modelgap.errors import ModelgapError, TrackingServerError
 from modelgap.sources.tracking import client_for, mlflow_error
 
-LIST_TTL_S = 30
 LIST_ENTRIES = 64
 MAX_LISTED = 200
 SCAN_DEPTH = 4
@@ -57,7 +60,28 @@ def _when(ms: Any) -> str | None:
 
 def _client(uri: str) -> Any:
     check_tracking_uri(uri)
-    return client_for(uri)
+    try:
+        return client_for(uri)
+    except ModelgapError:
+        raise
+    except Exception as exc:  # MLflow's own errors for a URI it cannot use (an unknown scheme, a bad store)
+        raise mlflow_error(exc, "the tracking store", uri) from exc
+
+
+@st.cache_data(ttl=LIST_TTL_S, max_entries=LIST_ENTRIES, show_spinner=False)
+def store_problem(uri: str) -> str | None:
+    """Why the registry at `uri` cannot be browsed (refused, unreachable, unknown scheme), in app words; or None.
+
+    Asked once per panel draw, before the pickers: one message for the URI instead of one per picker, and an
+    answer kept for a while, so an unreachable server costs one timeout, not one per rerun.
+    """
+    try:
+        registered_models(uri)
+    except ModelgapError as err:
+        if isinstance(err, TrackingServerError) and "refused access" in err.problem:
+            return f"{err.problem} Ask this server's operator to check its MLflow credentials."
+        return f"{err.problem} Choose another tracking URI above, or ask this server's operator to check this one."
+    return None
 
 
 @st.cache_data(ttl=LIST_TTL_S, max_entries=LIST_ENTRIES, show_spinner=False)
@@ -170,6 +194,7 @@ def _quote(text: str) -> str:
 def _scan(suffixes: tuple[str, ...], want_mlflow_dirs: bool) -> list[str]:
     found: list[str] = []
     deadline = time.monotonic() + SCAN_SECONDS
+    uploads = upload_root()
     for root in allowed_dirs():
         if not root.is_dir():
             continue
@@ -179,8 +204,14 @@ def _scan(suffixes: tuple[str, ...], want_mlflow_dirs: bool) -> list[str]:
             dirs[:] = sorted(
                 d
                 for d in dirs
-                if not d.startswith(".") and d not in _SKIP_DIRS and len(here.parts) - base_depth < SCAN_DEPTH
+                if not d.startswith(".")
+                and d not in _SKIP_DIRS
+                and len(here.parts) - base_depth < SCAN_DEPTH
+                and (here / d).resolve() != uploads  # other sessions' uploads are never listed
             )
+            if here.resolve() == uploads or uploads in here.resolve().parents:
+                dirs[:] = []
+                continue
             if want_mlflow_dirs and "MLmodel" in files:
                 found.append(str(here))
                 dirs[:] = []

@@ -16,71 +16,59 @@ import hashlib
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import streamlit as st
 
-from components import state
+from components import state, uploads
+from components.cache import RESULT_TTL_S, Slot, fill
 from components.config import (
     APP_ROOT,
-    check_allowed_path,
+    app_trust,
+    check_endpoint_url,
     check_tracking_uri,
     compute_engine,
     demo_dir,
-    is_upload,
-    pickle_uploads_allowed,
 )
 from components.routing import ensure_routed
 from components.state import ComparisonSpec
-from modelgap.comparison import Comparison, run_comparison
+from components.wording import app_words
+from modelgap.comparison import Comparison
 from modelgap.errors import ModelgapError
 from modelgap.model import LoadedModel
-from modelgap.sources import load_model, source_kind
+from modelgap.redact import log_exception, redact
+from modelgap.request import ComparisonRequest, Loader, compare
+from modelgap.sources import Trust, load_model, source_kind
+from modelgap.values import one_line
+
+if TYPE_CHECKING:
+    from modelgap.sources.endpoint import EndpointOptions
 
 LOG = logging.getLogger("modelgap.app")
 MODEL_ENTRIES = 12
 COMPARISON_ENTRIES = 6
-TTL_S = 3600  # a moved alias or a re-trained run shows up within the hour (or at once with "Reload")
+TTL_S = RESULT_TTL_S  # a moved alias or a re-trained run shows up within the hour (or at once with "Reload")
 MAX_FINGERPRINT_FILES = 2000
 T = TypeVar("T")
 
 
-@dataclass
-class _Slot:
-    """One cache entry: filled once, under its lock, then only read."""
-
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    value: Any = None
-
-
 @st.cache_resource(max_entries=MODEL_ENTRIES, ttl=TTL_S, show_spinner=False)
-def _model_slot(key: str) -> _Slot:
-    return _Slot()
+def _model_slot(key: str) -> Slot:
+    return Slot()
 
 
 @st.cache_resource(max_entries=COMPARISON_ENTRIES, ttl=TTL_S, show_spinner=False)
-def _comparison_slot(key: str) -> _Slot:
-    return _Slot()
+def _comparison_slot(key: str) -> Slot:
+    return Slot()
 
 
 _DEMO_LOCK = threading.Lock()
 
 
-def _fill(slot: _Slot, make: Callable[[], T]) -> T:
-    value = slot.value
-    if value is None:
-        if not slot.lock.acquire(blocking=False):
-            with st.spinner("Another session is loading the same thing; waiting for it."):
-                slot.lock.acquire()
-        try:
-            if slot.value is None:
-                slot.value = make()  # an exception leaves the slot empty: errors are never cached
-            value = slot.value
-        finally:
-            slot.lock.release()
-    return value
+def _fill(slot: Slot, make: Callable[[], T]) -> T:
+    return fill(slot, make, "Another session is loading the same thing; waiting for it.")
 
 
 # ------------------------------------------------------------------ keys
@@ -110,31 +98,32 @@ def fingerprint(source: str | None) -> str:
 
 def comparison_key(spec: ComparisonSpec) -> str:
     files = (spec.repo, spec.deployed, spec.data_path, spec.repo_training_data, spec.deployed_training_data)
-    return "\0".join([spec.key(), *(fingerprint(f) for f in files)])
-
-
-def allow_pickle_for(source: str) -> bool:
-    """Server-side sources the operator allowed may be pickles; browser uploads only when switched on."""
-    return pickle_uploads_allowed() if source_kind(source) == "local" and is_upload(source) else True
+    # The engine and the trust policy change what a comparison is (and whether it may load at all).
+    return "\0".join([spec.key(), compute_engine(), app_trust().key(), *(fingerprint(f) for f in files)])
 
 
 def check_spec(spec: ComparisonSpec) -> None:
-    """Refuse, before any loading, what this server does not allow: paths outside the allowed folders."""
+    """Refuse, before any loading, what this server does not allow: paths outside the allowed folders, another
+    session's uploads (`uploads.check_path`), endpoints and tracking URIs the operator did not list."""
     for what, source in (("The repo model", spec.repo), ("The deployed model", spec.deployed)):
         if not source.strip():
             raise ModelgapError(f"{what} is not chosen.", "Pick a model in the sidebar.")
         if source_kind(source) == "local":
-            check_allowed_path(source, f"{what} path")
+            uploads.check_path(source, what)
+        elif source_kind(source) == "endpoint":
+            check_endpoint_url(source)
     if spec.data_path:
-        check_allowed_path(spec.data_path, "The data file")
+        uploads.check_path(spec.data_path, "The data file")
     for what, path in (
         ("The repo model's training data", spec.repo_training_data),
         ("The deployed model's training data", spec.deployed_training_data),
     ):
         if path:
-            check_allowed_path(path, what)
+            uploads.check_path(path, what)
     if spec.deployed_meta and source_kind(spec.deployed_meta) == "local":
-        check_allowed_path(spec.deployed_meta, "The endpoint's paired model")
+        uploads.check_path(spec.deployed_meta, "The endpoint's paired model")
+    elif spec.deployed_meta and source_kind(spec.deployed_meta) == "endpoint":
+        check_endpoint_url(spec.deployed_meta)
     check_tracking_uri(spec.tracking_uri)
 
 
@@ -154,8 +143,8 @@ class EndpointChoice:
         return "\0".join([self.meta or "", self.data_path or "", fingerprint(self.data_path), self.target or ""])
 
 
-def _model_key(source: str, tracking_uri: str | None, allow_pickle: bool, endpoint: EndpointChoice | None) -> str:
-    parts = [source, tracking_uri or "", str(allow_pickle), fingerprint(source)]
+def _model_key(source: str, tracking_uri: str | None, trust: Trust, endpoint: EndpointChoice | None) -> str:
+    parts = [source, tracking_uri or "", trust.key(), fingerprint(source)]
     if endpoint is not None and source_kind(source) == "endpoint":
         parts.append(endpoint.key())  # the paired meta and the probe rows change what the endpoint model is
     return "\0".join(parts)
@@ -167,28 +156,63 @@ def endpoint_choice(spec: ComparisonSpec, side: str) -> EndpointChoice:
     )
 
 
-def _load(source: str, tracking_uri: str | None, allow_pickle: bool, endpoint: EndpointChoice | None) -> LoadedModel:
+def _load(source: str, tracking_uri: str | None, trust: Trust, endpoint: EndpointChoice | None) -> LoadedModel:
     options = None
     if endpoint is not None and source_kind(source) == "endpoint":
         from modelgap.sources.endpoint import EndpointOptions, probe_rows
 
         probe = probe_rows(endpoint.data_path, target=endpoint.target) if endpoint.data_path else None
         options = EndpointOptions(deployed_meta=endpoint.meta, probe=probe)
-    return load_model(source, tracking_uri=tracking_uri, allow_pickle=allow_pickle, endpoint_options=options)
+    return load_model(source, tracking_uri=tracking_uri, trust=trust, endpoint_options=options)
 
 
 def load_model_cached(
-    source: str, tracking_uri: str | None, allow_pickle: bool, endpoint: EndpointChoice | None = None
+    source: str, tracking_uri: str | None, trust: Trust, endpoint: EndpointChoice | None = None
 ) -> LoadedModel:
-    """`modelgap.load_model`, once per (source, tracking URI, pickle rule, local-file fingerprint and, for an
+    """`modelgap.load_model`, once per (source, tracking URI, trust policy, local-file fingerprint and, for an
     endpoint, its paired entry and probe rows)."""
-    key = _model_key(source, tracking_uri, allow_pickle, endpoint)
-    return _fill(_model_slot(key), lambda: _load(source, tracking_uri, allow_pickle, endpoint))
+    key = _model_key(source, tracking_uri, trust, endpoint)
+    return _fill(_model_slot(key), lambda: _load(source, tracking_uri, trust, endpoint))
 
 
 def comparison_for(spec: ComparisonSpec) -> Comparison:
-    """The Comparison for `spec`, computed once (with st.status progress) and shared; raises ModelgapError."""
+    """The Comparison for `spec`, computed once (with st.status progress) and shared; raises ModelgapError.
+
+    Checked before the cache is asked: a cached comparison is shared, and another session's upload or an
+    unlisted URI must be refused even when someone else's session computed it."""
+    check_spec(spec)
     return _fill(_comparison_slot(comparison_key(spec)), lambda: _compute(spec))
+
+
+def request_for(spec: ComparisonSpec) -> ComparisonRequest:
+    """The core's comparison request for `spec`, under this server's engine and trust policy."""
+    return ComparisonRequest(
+        repo=spec.repo,
+        deployed=spec.deployed,
+        data_path=spec.data_path,
+        tracking_uri=spec.tracking_uri,
+        deployed_meta=spec.deployed_meta,
+        repo_training_data=spec.repo_training_data,
+        deployed_training_data=spec.deployed_training_data,
+        options=dataclasses.replace(spec.options(), engine=compute_engine()),
+        trust=app_trust(),
+    )
+
+
+def _cached_loader(spec: ComparisonSpec) -> Loader:
+    """`compare`'s loader, through the shared model cache (keyed as `load_model_cached` keys it)."""
+
+    def load(
+        source: str, *, tracking_uri: str | None, trust: Trust, endpoint_options: EndpointOptions | None
+    ) -> LoadedModel:
+        side = "deployed" if source == spec.deployed else "repo"
+        key = _model_key(source, tracking_uri, trust, endpoint_choice(spec, side))
+        return _fill(
+            _model_slot(key),
+            lambda: load_model(source, tracking_uri=tracking_uri, trust=trust, endpoint_options=endpoint_options),
+        )
+
+    return load
 
 
 def _compute(spec: ComparisonSpec) -> Comparison:
@@ -197,29 +221,13 @@ def _compute(spec: ComparisonSpec) -> Comparison:
     try:
         with holder.status("Comparing the two models…", expanded=True) as status:
             bar = st.progress(0.0, text="Starting")
+            names = {"Loading the repo model": spec.repo, "Loading the deployed model": spec.deployed}
 
-            def progress(message: str, fraction: float, start: float = 0.3, span: float = 0.7) -> None:
-                bar.progress(min(max(start + span * float(fraction), 0.0), 1.0), text=message)
+            def progress(message: str, fraction: float) -> None:
+                shown = f"{message}: {short_source(names[message])}" if message in names else message
+                bar.progress(min(max(float(fraction), 0.0), 1.0), text=shown)
 
-            if spec.data_path:
-                from modelgap.tables import check_table
-
-                check_table(spec.data_path)  # a bad data file fails in a second, not after loading two models
-            progress(f"Loading the repo model: {short_source(spec.repo)}", 0.0, 0.0, 1.0)
-            repo = load_model_cached(
-                spec.repo, spec.tracking_uri, allow_pickle_for(spec.repo), endpoint_choice(spec, "repo")
-            )
-            progress(f"Loading the deployed model: {short_source(spec.deployed)}", 0.15, 0.0, 1.0)
-            deployed = load_model_cached(
-                spec.deployed, spec.tracking_uri, allow_pickle_for(spec.deployed), endpoint_choice(spec, "deployed")
-            )
-            comparison = run_comparison(
-                repo,
-                deployed,
-                data_path=spec.data_path,
-                options=dataclasses.replace(spec.options(), engine=compute_engine()),
-                progress=progress,
-            )
+            comparison = compare(request_for(spec), progress=progress, load=_cached_loader(spec))
             status.update(label="Comparison ready", state="complete")
     finally:
         holder.empty()
@@ -230,15 +238,15 @@ def forget(spec: ComparisonSpec) -> None:
     """Drop the cached comparison and models of `spec` so the next look reloads them from their sources."""
     _comparison_slot(comparison_key(spec)).value = None
     for side, source in (("repo", spec.repo), ("deployed", spec.deployed)):
-        key = _model_key(source, spec.tracking_uri, allow_pickle_for(source), endpoint_choice(spec, side))
+        key = _model_key(source, spec.tracking_uri, app_trust(), endpoint_choice(spec, side))
         _model_slot(key).value = None
 
 
 def _message(exc: Exception) -> str:
     if isinstance(exc, ModelgapError):
-        return exc.one_line()
-    LOG.exception("Unexpected error while comparing")  # the traceback goes to the server log, not to the page
-    return f"Unexpected {type(exc).__name__}: {' '.join(str(exc).split())[:300]}"
+        return app_words(uploads.shown(exc.one_line()))  # the user's file names and app words, never upload paths
+    log_exception(LOG, "Unexpected error while comparing")  # the traceback goes to the server log, not to the page
+    return uploads.shown(redact(f"Unexpected {type(exc).__name__}: {one_line(exc)}"))
 
 
 def current_comparison(*, show_error: bool = False) -> Comparison | None:
@@ -316,9 +324,13 @@ def build_demo_with_progress() -> bool:
 
 
 def short_source(source: str, limit: int = 60) -> str:
-    """A source string short enough for a label: local paths relative to the app's folder, long ones trimmed."""
+    """A source string short enough for a label: local paths relative to the app's folder, long ones trimmed;
+    an upload by the name the user gave it."""
     text = source.strip()
-    if source_kind(text) == "local":
+    uploaded = uploads.display_name(text) if source_kind(text) == "local" else None
+    if uploaded:
+        text = f"upload: {uploaded}"
+    elif source_kind(text) == "local":
         with contextlib.suppress(OSError, ValueError):  # outside the app's folder: keep it absolute
             text = str(Path(text).expanduser().resolve().relative_to(APP_ROOT))
     if len(text) <= limit:

@@ -14,9 +14,18 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from modelgap.errors import SourceError
+from modelgap.redact import redact_uri
+from modelgap.sources.origins import (
+    ALLOWED_DIRS_ENV,
+    ALLOWED_ENDPOINTS_ENV,
+    TRUSTED_TRACKING_URIS_ENV,
+    Trust,
+    endpoint_allowed,
+    env_list,
+    tracking_uri_allowed,
+)
 
 APP_ROOT = Path(__file__).resolve().parent.parent  # the repository the app runs from
-ALLOWED_DIRS_ENV = "MODELGAP_ALLOWED_DIRS"
 PICKLE_UPLOADS_ENV = "MODELGAP_ALLOW_PICKLE_UPLOADS"
 DEMO_DIR_ENV = "MODELGAP_DEMO_DIR"
 ENGINE_ENV = "MODELGAP_ENGINE"
@@ -46,7 +55,8 @@ def pickle_uploads_allowed() -> bool:
 
 
 def upload_root() -> Path:
-    """One private folder per server process for uploads (named by content hash), removed at exit."""
+    """One folder per server process for uploads, removed at exit. Each session has its own folder inside
+    (`components.uploads`); the root is never one of the allowed server folders."""
     global _UPLOAD_ROOT
     with _UPLOAD_LOCK:
         if _UPLOAD_ROOT is None:
@@ -68,11 +78,53 @@ def operator_dirs() -> list[Path]:
 
 
 def allowed_dirs() -> list[Path]:
-    """Every folder a server-side path may be in: the operator's, the demo workspace and this process's uploads."""
-    dirs = [*operator_dirs(), demo_dir().resolve()]
-    if _UPLOAD_ROOT is not None:
-        dirs.append(_UPLOAD_ROOT)
+    """Every server folder a path typed or linked may be in: the operator's and the demo workspace.
+
+    Never the upload folder: an upload is reachable only from the session that made it.
+    """
+    dirs = [d for d in (*operator_dirs(), demo_dir().resolve()) if not (_UPLOAD_ROOT and _is_below(d, _UPLOAD_ROOT))]
     return list(dict.fromkeys(dirs))
+
+
+def trusted_tracking_uris() -> list[str]:
+    """The tracking stores the app offers: MODELGAP_TRUSTED_TRACKING_URIS, MLFLOW_TRACKING_URI, the demo's."""
+    uris = env_list(TRUSTED_TRACKING_URIS_ENV)
+    env = os.environ.get("MLFLOW_TRACKING_URI")
+    if env:
+        uris.append(env)
+    from modelgap.demo import load_demo
+
+    workspace = load_demo(demo_dir())
+    if workspace is not None:
+        uris.append(workspace.tracking_uri)
+    return list(dict.fromkeys(uris))
+
+
+def allowed_endpoints() -> list[str]:
+    """The scoring endpoints the app may call: MODELGAP_ALLOWED_ENDPOINTS (none by default)."""
+    return env_list(ALLOWED_ENDPOINTS_ENV)
+
+
+def app_trust() -> Trust:
+    """Which origins may supply code-bearing models in the app: the operator's folders (never the uploads,
+    unless the operator turned pickle uploads on) and the offered tracking stores."""
+    uploads = upload_root()
+    registries = tuple(trusted_tracking_uris())
+    if pickle_uploads_allowed():
+        return Trust(code_dirs=(*allowed_dirs(), uploads), code_registries=registries)
+    return Trust(code_dirs=tuple(allowed_dirs()), never_dirs=(uploads,), code_registries=registries)
+
+
+def check_endpoint_url(url: str) -> None:
+    """An endpoint typed or linked in the browser must be one the operator listed."""
+    allowed = allowed_endpoints()
+    if endpoint_allowed(url, allowed):
+        return
+    listed = ", ".join(allowed) if allowed else "none are configured"
+    raise SourceError(
+        f"The scoring endpoint {redact_uri(url)} is not one this server may call ({listed}).",
+        f"Pick a listed endpoint, or ask the operator to add it to {ALLOWED_ENDPOINTS_ENV}.",
+    )
 
 
 def _is_below(path: Path, root: Path) -> bool:
@@ -80,8 +132,17 @@ def _is_below(path: Path, root: Path) -> bool:
 
 
 def check_allowed_path(path: str | Path, what: str = "Path") -> Path:
-    """The resolved path (symlinks followed) if it is below an allowed folder, else a SourceError."""
+    """The resolved path (symlinks followed) if it is below an allowed folder, else a SourceError.
+
+    Uploads are refused here even when an allowed folder holds the upload folder: only the session that made
+    an upload may use it (`components.uploads.check_path`).
+    """
     resolved = Path(path).expanduser().resolve()
+    if is_upload(resolved):
+        raise SourceError(
+            f"{what} is a file uploaded to this server: uploads are private to the session that made them.",
+            "Upload the file again in this session, or pick a file on the server.",
+        )
     if any(_is_below(resolved, root) for root in allowed_dirs()):
         return resolved
     shown = ", ".join(str(d) for d in operator_dirs())
@@ -92,9 +153,17 @@ def check_allowed_path(path: str | Path, what: str = "Path") -> Path:
 
 
 def check_tracking_uri(uri: str | None) -> None:
-    """A file-based tracking store (sqlite:///, file:, a bare path) must be in an allowed folder too."""
+    """A tracking store typed or linked in the browser must be one the operator offers; a file-based one
+    (sqlite:///, file:, a bare path) must also lie in an allowed folder."""
     if not uri:
         return
+    offered = trusted_tracking_uris()
+    if not tracking_uri_allowed(uri, offered):
+        raise SourceError(
+            f"The tracking URI {redact_uri(uri)} is not one this server offers "
+            f"({', '.join(redact_uri(u) for u in offered) or 'none are configured'}).",
+            f"Pick an offered registry, or ask the operator to add it to {TRUSTED_TRACKING_URIS_ENV}.",
+        )
     parsed = urlparse(uri)
     if parsed.scheme == "sqlite":
         if "sqlite:///" not in uri:

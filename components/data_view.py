@@ -14,6 +14,10 @@ import streamlit as st
 from components import cards
 from modelgap.data.relation import frame_schema
 from modelgap.figures.data import category_bars, drift_ranking, numeric_overlay
+from modelgap.report.markdown import md
+from modelgap.words import display_path, friendly
+
+MISSING = "–"  # a number a section did not report (a KS for a category, a chi-square for a number)
 
 ORIGIN_WORDS = {
     "mlflow": "a dataset input that MLflow recorded with the model's training run",
@@ -62,17 +66,14 @@ def lineage_card(side: str, lineage: dict[str, Any], columns: dict[str, str] | N
                 t for t in (f"digest {digest}" if digest else "", f"MD5 {ref['md5']}" if ref.get("md5") else "") if t
             )
             or "none recorded",
-            "Source": ref.get("path") or ref.get("uri") or "—",
+            "Source": display_path(ref.get("path") or ref.get("uri") or "—"),
             "Rows": cards.count(ref.get("n_rows")) if ref.get("n_rows") is not None else "—",
             "Rows readable here": "yes" if ref.get("readable") else "no",
         }
         if lineage.get("run_id"):
             facts["MLflow run"] = str(lineage["run_id"])
-        st.dataframe(
-            pd.DataFrame({"What": list(facts), "Value": [str(v) for v in facts.values()]}),
-            hide_index=True,
-            width="stretch",
-        )
+        # Lines that wrap, not a two-column table whose long values (paths, digests) a laptop screen cuts off.
+        st.markdown("\n".join(f"- **{k}:** {md(v)}" for k, v in facts.items()))
         schema = columns or {c["name"]: c["type"] for c in ref.get("schema") or []}
         if schema:
             with st.expander(f"Columns ({len(schema)})"):
@@ -99,6 +100,8 @@ def relation_verdict(lineage: dict[str, Any]) -> None:
     """Same data / different snapshots / unrelated / unknown, in plain words, with the reason."""
     kind = str(lineage.get("relation") or "unknown")
     box, icon, words = RELATION_BOXES.get(kind, RELATION_BOXES["unknown"])
+    if kind not in RELATION_BOXES:
+        words = f"The models' training data: {friendly(kind)}."
     box(f"**{words}** {lineage.get('relation_reason') or ''}", icon=icon)
     schema = lineage.get("schema") or {}
     if schema.get("known") and not schema.get("identical"):
@@ -143,11 +146,25 @@ def drift_rows(pair: dict[str, Any]) -> pd.DataFrame:
         )
     frame = pd.DataFrame(rows)
     for name in ("psi", "ks", "wasserstein_std", "chi2", "missing_rate_change"):
-        if name in frame:  # an all-missing column would stay object dtype and show "None" instead of a blank
+        if name in frame:  # numbers, so that the columns sort as numbers; missing ones are NaN
             frame[name] = pd.to_numeric(frame[name], errors="coerce")
     return frame
 
 
+def as_text(frame: pd.DataFrame, formats: dict[str, str]) -> pd.DataFrame:
+    """The frame with these number columns as text in their format, a missing number as "–" (Streamlit draws a
+    missing number as "None" whatever the column config or a Styler says)."""
+    out = frame.copy()
+    for column, fmt in formats.items():
+        if column in out:
+            values = pd.to_numeric(out[column], errors="coerce")
+            out[column] = [MISSING if pd.isna(v) else fmt.format(v) for v in values]
+    return out
+
+
+NUMERIC_DRIFT = ("column", "severity", "psi", "ks", "wasserstein_std", "missing_rate_change", "note")
+CATEGORY_DRIFT = ("column", "severity", "psi", "chi2", "new_levels", "vanished_levels", "missing_rate_change", "note")
+DIAGNOSIS_FORMATS = {"training_psi": "{:.3f}", "sample_psi": "{:.3f}"}
 DRIFT_COLUMNS = {
     "column": st.column_config.TextColumn("Column"),
     "kind": st.column_config.TextColumn("Kind", help="numeric, categorical, or identifier (not compared)"),
@@ -200,7 +217,29 @@ def drift_table(pair: dict[str, Any], row_budget: int) -> None:
             f"{cards.count(pair.get('current_rows_used'))} of the {cur}).",
             icon=":material/filter_alt:",
         )
-    st.dataframe(drift_rows(pair), hide_index=True, width="stretch", column_config=DRIFT_COLUMNS, key="data_drift")
+    frame = drift_rows(pair)
+    # One table per kind of column: each kind has its own statistics, so no cell is empty by construction
+    # (Streamlit draws a missing number as "None").
+    kinds = frame["kind"] if "kind" in frame else pd.Series("numeric", index=frame.index)
+    for kind, columns, key in (
+        ("numeric", NUMERIC_DRIFT, "data_drift"),
+        ("categorical", CATEGORY_DRIFT, "data_drift_categories"),
+    ):
+        part = frame[kinds == kind]
+        if part.empty:
+            continue
+        st.markdown(f"**{'Numeric' if kind == 'numeric' else 'Categorical'} columns** ({len(part)})")
+        st.dataframe(
+            part[[c for c in columns if c in part.columns]],
+            hide_index=True,
+            width="stretch",
+            column_config=DRIFT_COLUMNS,
+            key=key,
+        )
+    others = frame[~kinds.isin(["numeric", "categorical"])]
+    if not others.empty:
+        names = ", ".join(f"{c} ({friendly(k)})" for c, k in zip(others["column"], others["kind"], strict=True))
+        st.caption(f"Not compared: {names}: every value is different, so there is no distribution to compare.")
     for note in pair.get("notes") or []:
         st.caption(note)
 
@@ -251,58 +290,56 @@ def diagnosis(rows: list[dict[str, Any]]) -> None:
         st.success("No input column combines drift, disagreement and an importance change.", icon=":material/check:")
     frame = pd.DataFrame(rows)
     frame["flags"] = frame["flags"].map(lambda f: ", ".join(f) if f else "")
-    for name in (
-        "training_psi",
-        "sample_psi",
-        "slice_rate",
-        "slice_lift",
-        "repo_importance",
-        "deployed_importance",
-        "importance_ratio",
-    ):
-        if name in frame:  # blanks, not "None", where a section did not report a number
-            frame[name] = pd.to_numeric(frame[name], errors="coerce")
+    frame["where"] = [_where(r) for r in rows]  # the slice, its rate and lift in one column: fits a laptop
+    frame["importance"] = [_importance(r) for r in rows]
     st.dataframe(
-        frame,
+        as_text(frame, DIAGNOSIS_FORMATS),
         hide_index=True,
         width="stretch",
         key="data_diagnosis",
-        column_order=(
-            "column",
-            "flags",
-            "training_psi",
-            "sample_psi",
-            "slice",
-            "slice_rate",
-            "slice_lift",
-            "repo_importance",
-            "deployed_importance",
-            "importance_ratio",
-        ),
+        column_order=("column", "flags", "training_psi", "sample_psi", "where", "importance"),
         column_config={
-            "column": "Input column",
-            "flags": st.column_config.TextColumn("Flags", help="drift, disagreement, importance: what stands out."),
-            "training_psi": st.column_config.NumberColumn(
-                "PSI training sets", format="%.3f", help="Drift between the two models' training data."
+            "column": st.column_config.TextColumn("Input column", width=140),
+            "flags": st.column_config.TextColumn(
+                "Flags", help="drift, disagreement, importance: what stands out.", width=205
             ),
-            "sample_psi": st.column_config.NumberColumn(
-                "PSI sample", format="%.3f", help="Drift of the sample against a training set (the larger one)."
+            "training_psi": st.column_config.TextColumn(
+                "Training PSI", help="Drift between the two models' training data.", width=95
             ),
-            "slice": st.column_config.TextColumn("Worst slice", help="Where on this column the models disagree most."),
-            "slice_rate": st.column_config.NumberColumn(
-                "Disagreement there", format="percent", help="Share of the slice's rows on which the models disagree."
+            "sample_psi": st.column_config.TextColumn(
+                "Sample PSI", help="Drift of the sample against a training set (the larger one).", width=90
             ),
-            "slice_lift": st.column_config.NumberColumn(
-                "× overall", format="%.1f", help="The slice's disagreement rate divided by the overall rate."
+            "where": st.column_config.TextColumn(
+                "Where they disagree most",
+                help="The slice of this column's values where the models disagree most: its disagreement rate and "
+                "how many times the overall rate that is.",
+                width=265,
             ),
-            "repo_importance": st.column_config.NumberColumn(
-                "Importance (repo)", format="%.4f", help="Mean |SHAP| of the column in the repo model."
-            ),
-            "deployed_importance": st.column_config.NumberColumn(
-                "Importance (deployed)", format="%.4f", help="Mean |SHAP| of the column in the deployed model."
-            ),
-            "importance_ratio": st.column_config.NumberColumn(
-                "Repo ÷ deployed", format="%.2f", help="How many times more the repo model leans on the column."
+            "importance": st.column_config.TextColumn(
+                "Importance, repo · deployed",
+                help="Mean |SHAP| of the column in the repo model, then in the deployed model.",
+                width=190,
             ),
         },
     )
+
+
+def _importance(row: dict[str, Any]) -> str:
+    """ "0.3203 · 0.0000": the column's mean |SHAP| in the repo model, then in the deployed model."""
+    values = [row.get("repo_importance"), row.get("deployed_importance")]
+    if all(v is None for v in values):
+        return MISSING
+    return " · ".join(f"{v:.4f}" if isinstance(v, (int, float)) else MISSING for v in values)
+
+
+def _where(row: dict[str, Any]) -> str:
+    """ "recent_inquiries = 4: 19.2% (2.8×)", or "–" without a slice."""
+    if not row.get("slice"):
+        return MISSING
+    rate, lift = row.get("slice_rate"), row.get("slice_lift")
+    bits = [
+        f"{rate:.1%}" if isinstance(rate, (int, float)) else "",
+        f"({lift:.1f}×)" if isinstance(lift, (int, float)) else "",
+    ]
+    tail = " ".join(b for b in bits if b)
+    return f"{row['slice']}: {tail}" if tail else str(row["slice"])

@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from modelgap.family import FamilyChange
 from modelgap.params import KeyedDiff, SchemaDiff
 
 LONG_VALUE = 60  # characters: longer values get a readable diff under the table
@@ -175,3 +176,26 @@ def show_long_diffs(entries: list[dict[str, Any]]) -> None:
 def _short(value: Any, limit: int = 120) -> str:
     text = fmt(value).replace("`", "'")
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def split_family(
+    rows: list[dict[str, str]], change: FamilyChange | None
+) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
+    """(the other rows, the rows of the two estimators' own settings) when the estimator family changed."""
+    if change is None:
+        return rows, []
+    own = [r for r in rows if r.get("change") != "same" and change.owns(str(r.get("name")))]
+    return [r for r in rows if r not in own], own
+
+
+def family_table(rows: list[dict[str, str]], change: FamilyChange, *, key: str) -> None:
+    """The two estimators' own settings, folded under the family change: unrelated sets, not changes one by one."""
+    with st.expander(
+        f"Estimator family changed: settings of {change.repo} (repo) and {change.deployed} (deployed) ({len(rows)})",
+        icon=":material/swap_horiz:",
+    ):
+        st.caption(
+            "A setting of one estimator has no counterpart in the other, so these rows are two lists side by side "
+            "rather than changes."
+        )
+        show_table(rows, name_label="Name", key=key)

@@ -9,18 +9,20 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
 from components import cards, compute, state
+from components.cache import RESULT_TTL_S, Slot
 from modelgap.comparison import Comparison
 from modelgap.errors import ModelgapError
 from modelgap.explanations import ExplanationComparison, explain_rows, output_space_label, row_sentence
 from modelgap.explanations.engine import AGNOSTIC_METHOD
 from modelgap.figures import explanations as figs
+from modelgap.redact import log_exception
+from modelgap.words import format_value
 
 LOG = logging.getLogger("modelgap.app")
 PICK_KEY = "modelgap.explanations.row_pick"
@@ -28,21 +30,14 @@ EXPLAIN_KEY = "modelgap.explanations.explain_row"
 CANCEL_KEY = "modelgap.explanations.cancel"
 _CANCELLED = "modelgap.explanations.cancelled"  # the row whose explanation the user cancelled
 ROW_ENTRIES = 32
-TTL_S = 3600
 
 
-@dataclass
-class _RowSlot:
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    value: ExplanationComparison | None = None
+@st.cache_resource(max_entries=ROW_ENTRIES, ttl=RESULT_TTL_S, show_spinner=False)
+def _row_slot(key: str) -> Slot:
+    return Slot()
 
 
-@st.cache_resource(max_entries=ROW_ENTRIES, ttl=TTL_S, show_spinner=False)
-def _row_slot(key: str) -> _RowSlot:
-    return _RowSlot()
-
-
-def _slot_for(row: int) -> _RowSlot | None:
+def _slot_for(row: int) -> Slot | None:
     """The cache slot of (current comparison, row); all classes of a row are explained together."""
     spec = state.current_spec()
     return None if spec is None else _row_slot(f"{compute.comparison_key(spec)}\0row={row}")
@@ -112,8 +107,8 @@ def _extra_row(comparison: Comparison, c: ExplanationComparison, row: int) -> Ex
         except ModelgapError as err:
             st.error(err.one_line(), icon=":material/error:")
             return None
-        except Exception as exc:  # shown to the user and logged; the rest of the page keeps working
-            LOG.exception("Explaining row %s failed", row)
+        except Exception as exc:  # noqa: BLE001 - shown to the user and logged (redacted); the rest of the page keeps working
+            log_exception(LOG, "Explaining row %s failed", row)
             st.error(f"Row {row} could not be explained: {type(exc).__name__}: {exc}", icon=":material/error:")
             return None
     result = slot.value
@@ -122,7 +117,7 @@ def _extra_row(comparison: Comparison, c: ExplanationComparison, row: int) -> Ex
     return result if result.target == c.target else result.for_target(c.target)
 
 
-def _explain_into(slot: _RowSlot, comparison: Comparison, c: ExplanationComparison, row: int) -> None:
+def _explain_into(slot: Slot, comparison: Comparison, c: ExplanationComparison, row: int) -> None:
     """Explain one row with the section's engine, showing progress; model-agnostic work can be cancelled."""
     stop = threading.Event()
     agnostic = AGNOSTIC_METHOD in c.method.values()
@@ -184,7 +179,7 @@ def show_row(c: ExplanationComparison, row: int) -> None:
     with changes:
         st.plotly_chart(figs.row_comparison(frame, summary))
     table = frame.reset_index()
-    table["value"] = table["value"].astype(str)
+    table["value"] = table["value"].map(format_value)  # as the Predictions page shows it (modelgap.words)
     st.dataframe(
         table,
         hide_index=True,

@@ -75,7 +75,9 @@ def headline(c: ExplanationComparison) -> None:
             "Importance order agreement",
             cards.decimal(c.rank_correlation, 3),
             "Spearman's rank correlation of mean |SHAP| per input column: 1 = the models rank the columns in the "
-            "same order, 0 = unrelated orders.",
+            "same order, 0 = unrelated orders. The small line is the rank-biased overlap (p = 0.9): agreement "
+            "among the most important columns counts most (1 = same order, 0 = nothing shared).",
+            delta=f"top-weighted {cards.decimal(c.rank_biased_overlap, 3)}",
         )
     with cols[2]:
         shared = round(c.top_k_overlap * c.top_k)
@@ -97,7 +99,7 @@ def headline(c: ExplanationComparison) -> None:
 
 def importance(c: ExplanationComparison) -> None:
     st.subheader("Which input columns matter")
-    left, right = st.columns([3, 2])
+    left, right = st.columns(2)  # the rank chart names every column on both sides: it needs half the width
     with left:
         st.plotly_chart(figs.importance_bars(c.features, output=output_space_label(c.output, c.class_label)))
     with right:
@@ -121,33 +123,45 @@ def importance(c: ExplanationComparison) -> None:
         column_config={
             "feature": st.column_config.TextColumn("Input column", help="A column of the data."),
             "repo_importance": st.column_config.NumberColumn(
-                "Mean |SHAP| (repo)", format="%.4f", help="Average absolute contribution in the repo model."
+                "Importance, repo",
+                format="%.4f",
+                help="Mean |SHAP|: the average absolute contribution in the repo model.",
             ),
             "deployed_importance": st.column_config.NumberColumn(
-                "Mean |SHAP| (deployed)", format="%.4f", help="Average absolute contribution in the deployed model."
+                "Importance, deployed",
+                format="%.4f",
+                help="Mean |SHAP|: the average absolute contribution in the deployed model.",
             ),
-            "repo_rank": st.column_config.NumberColumn("Rank (repo)", help="1 = most important."),
-            "deployed_rank": st.column_config.NumberColumn("Rank (deployed)", help="1 = most important."),
+            "repo_rank": st.column_config.NumberColumn("Rank, repo", help="1 = most important.", width="small"),
+            "deployed_rank": st.column_config.NumberColumn("Rank, deployed", help="1 = most important.", width="small"),
             "rank_change": st.column_config.NumberColumn(
-                "Rank change", help="Deployed rank minus repo rank: positive = more important in the repo model."
+                "Moved",
+                help="Deployed rank minus repo rank: positive = more important in the repo model.",
+                width="small",
             ),
             "sign_flip": st.column_config.CheckboxColumn(
-                "Effect flips",
-                help="Higher values push the output one way in one model and the other way in the other.",
+                "Flips",
+                help="The effect flips: higher values push the output one way in one model and the other way in the "
+                "other.",
+                width="small",
             ),
             "direction": st.column_config.TextColumn(
-                "Effect of higher values", help="deployed → repo: ↑ raises the output, ↓ lowers it, – unclear."
+                "Higher values",
+                help="The effect of higher values, repo → deployed: ↑ raises the output, ↓ lowers it, – unclear; "
+                "'category' for a column without an order.",
+                width="small",
             ),
         },
     )
 
 
 def _direction(r: pd.Series) -> str:
+    """The effect of higher values, repo first: "↑ → ↓" raises the output in the repo model, lowers it deployed."""
     arrows = {1: "↑", -1: "↓", 0: "–"}
     d, rp = r.get("deployed_direction"), r.get("repo_direction")
     if d is None or rp is None or pd.isna(d) or pd.isna(rp):
         return "category"
-    return f"{arrows.get(int(d), '?')} → {arrows.get(int(rp), '?')}"
+    return f"{arrows.get(int(rp), '?')} → {arrows.get(int(d), '?')}"
 
 
 def by_change(c: ExplanationComparison) -> list[str]:
@@ -192,7 +206,7 @@ def dependence(c: ExplanationComparison) -> None:
 
 def disagreeing_rows(comparison: Comparison, c: ExplanationComparison) -> list[Any]:
     """Explained rows whose predictions disagree, most different first (from the predictions section)."""
-    rows = getattr(comparison.sections.get("predictions"), "rows", None)
+    rows = getattr(comparison.sections.predictions, "rows", None)
     if not isinstance(rows, pd.DataFrame) or "disagrees" not in rows:
         return []
     explained = rows.loc[rows.index.isin(c.X.index)]
@@ -209,8 +223,9 @@ def disagreement_importance(c: ExplanationComparison, rows: list[Any]) -> None:
         st.info("None of the explained rows has a different prediction from the two models.", icon=":material/info:")
         return
     st.markdown(
-        f"**{len(rows):,}** of the {c.n_rows:,} explained rows get a different prediction from the two models. "
-        "On those rows, which input columns does each model lean on, compared with all rows?"
+        f"**{len(rows):,}** of the {c.n_rows:,} explained rows get a different prediction from the two models "
+        "(the largest disagreements were explained on purpose: the share of the random rows is above). "
+        "On those rows, which input columns does each model lean on, compared with the random rows?"
     )
     sub = pd.DataFrame(
         {
@@ -221,8 +236,11 @@ def disagreement_importance(c: ExplanationComparison, rows: list[Any]) -> None:
     sub = sub.loc[(sub["repo_importance"] + sub["deployed_importance"]).sort_values(ascending=False).index]
     left, right = st.columns([3, 2])
     with left:
-        fig = figs.importance_bars(sub, output=output_space_label(c.output, c.class_label))
-        fig.update_layout(title="Mean |SHAP| on the rows where they disagree")
+        fig = figs.importance_bars(
+            sub,
+            output=output_space_label(c.output, c.class_label),
+            title="Mean |SHAP| on the rows where they disagree",
+        )
         st.plotly_chart(fig)
     with right:
         table = pd.DataFrame(
@@ -241,14 +259,15 @@ def disagreement_importance(c: ExplanationComparison, rows: list[Any]) -> None:
             column_config={
                 "feature": "Input column",
                 "gap_disagreeing": st.column_config.NumberColumn(
-                    "Repo − deployed (disagreeing rows)",
+                    "Gap, disagreeing",
                     format="%+.4f",
                     help="Mean |SHAP| in the repo model minus the deployed model, on the disagreeing rows only.",
                 ),
                 "gap_all": st.column_config.NumberColumn(
-                    "Repo − deployed (all rows)",
+                    "Gap, random",
                     format="%+.4f",
-                    help="The same difference over every explained row.",
+                    help="Mean |SHAP| in the repo model minus the deployed model, over the random rows (the "
+                    "importance table above).",
                 ),
             },
         )

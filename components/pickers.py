@@ -1,12 +1,15 @@
 """Model pickers: for one side, choose the kind of source, then the model from lists where lists exist.
 
 Each picker draws its widgets (keys `modelgap.pick.<side>.<field>`) and returns the chosen source string,
-or None while the choice is incomplete or refused (the reason is shown with st.error). Nothing is loaded
-here: the sidebar's Compare button applies the choice.
+or None while the choice is incomplete or refused (the reason is shown with st.error, once, and kept in
+`problem(side)` so the sidebar does not add a second message). Nothing is loaded here: the sidebar's
+Compare button applies the choice. A selectbox remembers its value while it is hidden (`select`), so an
+alias or a label column survives a detour through an unreachable registry or an upload.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -14,9 +17,11 @@ from typing import Any
 import streamlit as st
 
 from components import catalog, uploads
-from components.config import APP_ROOT, check_allowed_path, pickle_uploads_allowed
+from components.config import APP_ROOT, check_allowed_path, is_upload, pickle_uploads_allowed
 from modelgap.errors import ModelgapError
 from modelgap.sources import source_kind
+
+LOG = logging.getLogger("modelgap.app")
 
 PICK = "modelgap.pick."
 URI_KEY = PICK + "uri"
@@ -34,6 +39,19 @@ KIND_LABELS = {
 
 def key(side: str, name: str) -> str:
     return f"{PICK}{side}.{name}"
+
+
+def problem(side: str) -> str | None:
+    """The message the last draw of this side's picker showed with st.error, if any."""
+    value = st.session_state.get(key(side, "problem"))
+    return str(value) if value else None
+
+
+def show_problem(side: str, message: str) -> None:
+    """Show a picker's problem (upload paths named by the user's file names) and remember it for the sidebar."""
+    text = uploads.shown(message)
+    st.session_state[key(side, "problem")] = text
+    st.error(text, icon=":material/error:")
 
 
 def describe(source: str) -> dict[str, str]:
@@ -61,6 +79,8 @@ def describe(source: str) -> dict[str, str]:
         return {"kind": "git", "git": s}
     if kind == "endpoint":
         return {"kind": "endpoint", "endpoint": s}
+    if kind == "local" and is_upload(s):
+        return {"kind": "upload", "upload_path": s}  # the file widget cannot be pre-filled: the upload is kept
     if kind == "local":
         return {"kind": "local", "path": s}
     return {"kind": "text", "text": s}
@@ -73,17 +93,35 @@ def select(
     *,
     format_func: Callable[[Any], str] = str,
     help: str | None = None,
+    keep_unlisted: bool = True,
 ) -> Any:
-    """A selectbox whose pre-filled value stays selectable even when the list no longer offers it."""
+    """A selectbox that remembers its value while it is not drawn, and whose pre-filled value stays selectable
+    even when the list no longer offers it (`keep_unlisted=False`: then the first option is chosen instead).
+
+    Streamlit forgets a widget's value when a run does not draw it (an unreachable registry, a pending upload);
+    the copy kept under `<key>.kept` puts it back, so the choice does not silently move to the first option.
+    """
     opts = list(options)
+    kept = widget_key + ".kept"
+    if widget_key not in st.session_state and kept in st.session_state:
+        st.session_state[widget_key] = st.session_state[kept]
     current = st.session_state.get(widget_key)
     if current is not None and current not in opts:
-        opts.insert(0, current)
-    return st.selectbox(label, opts, key=widget_key, format_func=format_func, help=help)
+        if keep_unlisted:
+            opts.insert(0, current)
+        else:
+            del st.session_state[widget_key]
+    value = st.selectbox(label, opts, key=widget_key, format_func=format_func, help=help)
+    st.session_state[kept] = value
+    return value
 
 
-def model_picker(side: str, tracking_uri: str | None) -> str | None:
-    """The kind of source, then that kind's widgets; the chosen source string or None."""
+def model_picker(side: str, tracking_uri: str | None, uri_problem: str | None = None) -> str | None:
+    """The kind of source, then that kind's widgets; the chosen source string or None.
+
+    `uri_problem`: the tracking URI cannot be used (the sidebar shows why, once); registry lists are not drawn.
+    """
+    st.session_state.pop(key(side, "problem"), None)
     kind = st.selectbox(
         "Kind of source",
         list(KIND_LABELS),
@@ -92,6 +130,9 @@ def model_picker(side: str, tracking_uri: str | None) -> str | None:
         help="Where this model comes from. Lists are offered where the source can be browsed.",
     )
     try:
+        if kind in ("registry", "run") and uri_problem:
+            st.info("The registry cannot be browsed with this tracking URI (see above).")
+            return None
         if kind == "registry":
             return _registry(side, tracking_uri)
         if kind == "run":
@@ -107,14 +148,18 @@ def model_picker(side: str, tracking_uri: str | None) -> str | None:
                 return source_pickers.git_picker(side)
             return source_pickers.endpoint_picker(side, tracking_uri)
     except ModelgapError as err:
-        st.error(err.one_line(), icon=":material/error:")
+        show_problem(side, err.one_line())
+        return None
+    except Exception as exc:
+        LOG.exception("Picker failed")
+        show_problem(side, f"Unexpected {type(exc).__name__} while listing this source; pick another.")
         return None
     return _typed(side, "text", "Source", "models:/name@alias, runs:/<run>/<path>, a path…", ())
 
 
 def _registry(side: str, uri: str | None) -> str | None:
     if not uri:
-        st.warning("Set the MLflow tracking URI above to browse the registry.")
+        st.info("Browsing the registry needs an MLflow tracking URI, and this server offers none (see above).")
         return None
     names = catalog.registered_models(uri)
     if not names:
@@ -156,7 +201,7 @@ def _registry(side: str, uri: str | None) -> str | None:
 
 def _run(side: str, uri: str | None) -> str | None:
     if not uri:
-        st.warning("Set the MLflow tracking URI above to browse runs.")
+        st.info("Browsing runs needs an MLflow tracking URI, and this server offers none (see above).")
         return None
     experiments = catalog.experiments(uri)
     exp_key, run_key = key(side, "experiment"), key(side, "run")
@@ -220,16 +265,27 @@ def _upload(side: str) -> str | None:
         "Model file",
         type=["skops", "zip", "joblib", "pkl", "pickle"],
         key=key(side, "upload"),
-        help="A .skops file or a zipped MLflow model folder. The content is checked, not the extension." + pickle_note,
+        help="A .skops file or a zipped MLflow model folder. The content is checked, not the extension. "
+        "Only this session sees it; it is deleted when the session ends." + pickle_note,
     )
-    if upload is None:
-        return None
-    memo_key = key(side, "upload_source")
+    return uploaded_source(upload, key(side, "upload_source"), key(side, "upload_path"), uploads.accept_model_upload)
+
+
+def uploaded_source(upload: Any, memo_key: str, kept_key: str, accept: Callable[[bytes, str], str]) -> str | None:
+    """The stored path of the file in an upload widget (stored once per file), or, while the widget is empty,
+    the upload this session chose before (a link or the back button cannot refill the widget)."""
     memo = st.session_state.get(memo_key)
+    if upload is None:
+        kept = st.session_state.get(kept_key)
+        if kept and uploads.owns(kept):
+            st.caption(f"Using **{uploads.display_name(kept) or Path(kept).name}**, uploaded earlier in this session.")
+            return str(kept)
+        return None
     if memo and memo.get("id") == upload.file_id:
         return str(memo["source"])
-    source = uploads.store_model_upload(upload.getvalue(), upload.name)
+    source = accept(upload.getvalue(), upload.name)
     st.session_state[memo_key] = {"id": upload.file_id, "source": source}
+    st.session_state[kept_key] = source
     return source
 
 

@@ -15,6 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from components import compute, state
+from components.cache import RESULT_TTL_S
 from modelgap.comparison import Comparison
 from modelgap.predictions import PredictionComparison, align_classes, remeasure
 from modelgap.predictions.classes import CodeBook
@@ -22,7 +23,7 @@ from modelgap.predictions.predict import SidePredictor
 from modelgap.predictions.schema import plan_inputs, prepare_chunk
 
 ENTRIES = 8
-TTL_S = 3600
+TTL_S = RESULT_TTL_S
 PROBA_ROWS = 20_000  # per-class probability histograms without stored probabilities: at most this many rows
 
 

@@ -18,6 +18,7 @@ from components import cards, predictions_data, state
 from modelgap.comparison import Comparison
 from modelgap.figures import predictions as figs
 from modelgap.predictions import PredictionComparison
+from modelgap.words import format_value
 
 TOP_ROWS = 50
 TABLE_KEY = f"{state.PREFIX}predictions.top_rows"
@@ -162,13 +163,8 @@ def _missing_row(row: int, result: PredictionComparison, sample: pd.DataFrame | 
 
 
 def _text(value: Any) -> str:
-    """An input value as it is in the data: every digit kept (up to 10 significant), thousands separated."""
-    value = value.item() if isinstance(value, np.generic) else value
-    if isinstance(value, float):
-        return "(missing)" if np.isnan(value) else f"{value:,.10g}"
-    if isinstance(value, int) and not isinstance(value, bool):
-        return f"{value:,}"
-    return "(missing)" if value is None or value is pd.NA else str(value)
+    """An input value as every page shows it (modelgap.words.format_value): 76,300 and 232,736.38."""
+    return format_value(value)
 
 
 def _shown(prediction: Any) -> str:

@@ -10,31 +10,20 @@ import streamlit as st
 
 from components import cards, state
 from components.summaries import MIN_SLICE_ROWS
+from modelgap import words
 from modelgap.comparison import Comparison
 from modelgap.figures.report import metric_deltas_figure
 from modelgap.predictions import PredictionComparison
 
 PAGE = "predictions"
-METRIC_HELP = {  # name -> (plain words, higher is better)
-    "accuracy": ("Share of labelled rows the model gets right.", True),
-    "roc_auc": (
-        "How well the probabilities rank the positive rows above the others (0.5 = chance, 1 = perfect).",
-        True,
-    ),
-    "log_loss": ("Penalty for confident wrong probabilities; lower is better.", False),
-    "f1": ("Balance of precision and recall (binary: the positive class; multiclass: averaged over classes).", True),
-    "mae": ("Average size of the error, in the target's units; lower is better.", False),
-    "rmse": ("Like the average error, but large errors count more; lower is better.", False),
-    "r2": ("Share of the target's variation the model explains (1 = all of it).", True),
-}
-METRIC_NAMES = {
-    "accuracy": "Accuracy",
-    "roc_auc": "ROC AUC",
-    "log_loss": "Log loss",
-    "f1": "F1",
-    "mae": "Mean absolute error",
-    "rmse": "Root mean squared error",
-    "r2": "R²",
+METRIC_HELP = {  # name -> what it measures (names and directions: modelgap.words, as in the reports)
+    "accuracy": "Share of labelled rows the model gets right.",
+    "roc_auc": "How well the probabilities rank the positive rows above the others (0.5 = chance, 1 = perfect).",
+    "log_loss": "Penalty for confident wrong probabilities; lower is better.",
+    "f1": "Balance of precision and recall (binary: the positive class; multiclass: averaged over classes).",
+    "mae": "Average size of the error, in the target's units; lower is better.",
+    "rmse": "Like the average error, but large errors count more; lower is better.",
+    "r2": "Share of the target's variation the model explains (1 = all of it).",
 }
 
 
@@ -81,8 +70,10 @@ def slices(result: PredictionComparison) -> None:
         column_config={
             "column": st.column_config.TextColumn("Column", help="The input column the slice is cut from."),
             "slice": st.column_config.TextColumn("Slice", help="A value, or a value range (low, high]."),
-            "n_rows": st.column_config.NumberColumn("Rows", help="Rows in the slice.", format="%d"),
-            "n_disagree": st.column_config.NumberColumn("Disagree", help="Rows of the slice that disagree."),
+            "n_rows": st.column_config.NumberColumn("Rows", help="Rows in the slice.", format="localized"),
+            "n_disagree": st.column_config.NumberColumn(
+                "Disagree", help="Rows of the slice that disagree.", format="localized"
+            ),
             "rate": st.column_config.ProgressColumn(
                 "Disagreement", min_value=0.0, max_value=1.0, format="percent", help="Share of the slice's rows."
             ),
@@ -125,8 +116,10 @@ def surrogate(result: PredictionComparison) -> None:
         key="predictions_rules",
         column_config={
             "rule": st.column_config.TextColumn("When", width="large", help="The conditions of one leaf of the tree."),
-            "n_rows": st.column_config.NumberColumn("Rows", help="Rows that match the rule.", format="%d"),
-            "n_disagree": st.column_config.NumberColumn("Disagree", help="Matching rows where the models disagree."),
+            "n_rows": st.column_config.NumberColumn("Rows", help="Rows that match the rule.", format="localized"),
+            "n_disagree": st.column_config.NumberColumn(
+                "Disagree", help="Matching rows where the models disagree.", format="localized"
+            ),
             "rate": st.column_config.ProgressColumn(
                 "Disagreement", min_value=0.0, max_value=1.0, format="percent", help="Share of the matching rows."
             ),
@@ -157,7 +150,7 @@ def surrogate(result: PredictionComparison) -> None:
 
 def metrics(comparison: Comparison, result: PredictionComparison) -> None:
     """Each model's metrics against the target, the change with its 95% interval, flips and trust compatibility."""
-    section = comparison.sections.get("metrics")
+    section = comparison.sections.metrics
     if comparison.options.target is None:
         st.info(
             "No target column was given, so there are no metrics. To add one, open **Change the comparison** in the "
@@ -184,10 +177,17 @@ def metrics(comparison: Comparison, result: PredictionComparison) -> None:
                 help="From a paired bootstrap: the same resampled rows score both models. An interval that "
                 "does not contain 0 is a real change, not chance.",
             ),
-            "verdict": st.column_config.TextColumn("Reading", help="The change in plain words."),
-            "meaning": st.column_config.TextColumn("What it measures", width="large"),
+            "verdict": st.column_config.TextColumn(
+                "Repo is",
+                help="The change read by the metric's direction (a lower log loss is better): better, worse, or no "
+                "clear change when the interval contains 0.",
+            ),
         },
+        column_order=("metric", "repo", "deployed", "delta", "interval", "verdict"),
     )
+    meanings = [f"**{r['metric']}**: {r['meaning']}" for r in table if r["meaning"]]
+    if meanings:  # under the table, where they wrap, rather than a wide column a laptop screen cuts off
+        st.caption(" · ".join(meanings))
     n_rows = getattr(section, "n_rows", None)
     if isinstance(n_rows, int):
         st.caption(f"On {n_rows:,} labelled rows (target column `{comparison.options.target}`).")
@@ -204,19 +204,16 @@ def metric_table(values: dict[str, Any]) -> list[dict[str, Any]]:
     """One row per metric: scores, change, interval and a plain-words reading of the change."""
     rows = []
     for name, m in values.items():
-        meaning, higher_better = METRIC_HELP.get(name, ("", True))
         lo, hi = m.get("ci_low"), m.get("ci_high")
         interval = f"{lo:+.4f} to {hi:+.4f}" if lo is not None and hi is not None else "—"
-        if lo is None or hi is None:
-            reading = "no interval"
-        elif lo <= 0 <= hi:
-            reading = "no clear change"
-        else:
-            better = (m["delta"] > 0) == higher_better
-            reading = "repo better" if better else "repo worse"
+        reading = words.change_reading(name, m.get("delta"), lo, hi)
+        up = words.higher_is_better(name)
+        meaning = METRIC_HELP.get(name, "")
+        if up is not None and "better" not in meaning:
+            meaning += " Higher is better." if up else " Lower is better."
         rows.append(
             {
-                "metric": METRIC_NAMES.get(name, name),
+                "metric": words.metric_name(name),
                 "repo": m.get("repo"),
                 "deployed": m.get("deployed"),
                 "delta": m.get("delta"),
@@ -250,4 +247,11 @@ def _flips(flips: dict[str, Any]) -> None:
             cards.percent(flips.get("backward_trust_compatibility"), 1),
             "Of the rows the deployed model gets right, the share the repo model still gets right "
             "(100% = the update breaks nothing that worked).",
+        )
+    p_value = flips.get("mcnemar_p_value")
+    change = flips.get("accuracy_change")
+    if p_value is not None and change is not None:
+        st.caption(
+            f"Accuracy change {change:+.2%} (repo minus deployed); McNemar's exact test on the flipped rows: "
+            f"p = {p_value:.3g}" + (" — unlikely to be chance." if p_value < 0.05 else " — could be chance.")
         )

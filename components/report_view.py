@@ -15,20 +15,20 @@ from typing import Any
 
 import streamlit as st
 
-from components import cards, state
+from components import cards
+from components.cache import RESULT_TTL_S
 from components.summaries import section_dict
 from modelgap.comparison import Comparison
-from modelgap.errors import ModelgapError
 from modelgap.readiness import CHECKS
 from modelgap.readiness.base import SEVERITY_ORDER
 from modelgap.readiness.policy import DEFAULTS_SOURCE
 from modelgap.report.content import check_threshold, check_value
 from modelgap.report.markdown import md
+from modelgap.words import WARNINGS_SHOWN, checks_with, download_name, plural, relative_paths, verdict_summary
 
 LOG = logging.getLogger("modelgap.app")
 REPORT_ENTRIES = 6
-TTL_S = 3600
-FILE_STEM = "modelgap-report"
+TTL_S = RESULT_TTL_S
 REPORT_PAGE = "pages/report.py"
 # The page that shows the evidence of a check, by the check's `page` (its report section).
 PAGES = {
@@ -37,7 +37,6 @@ PAGES = {
     "explanations": ("pages/explanations.py", "Explanations"),
     "data": ("pages/data.py", "Data"),
 }
-STATUS_WORDS = {"fail": "Fail", "warn": "Warn", "info": "Info", "pass": "Pass", "skipped": "Skipped"}
 _CHECKS = {c.name: c for c in CHECKS}
 
 
@@ -64,45 +63,61 @@ def verdict_panel(
     links: dict[str, str],
     *,
     here: str,
-    max_reasons: int = 3,
-    more: str = "on the Report page",
+    max_warnings: int = WARNINGS_SHOWN,
 ) -> None:
-    """The verdict in plain words; each failing or warning reason with a link to the page that shows why."""
+    """The verdict in the reports' words, then EVERY failing check and the warnings (beyond `max_warnings` folded
+    in an expander), each with a link to the page that shows why. The count line is counted from these lists."""
     if not verdict or verdict.get("status") not in cards.STATUS_STYLE:
         st.info("No release verdict for this comparison yet.", icon=":material/hourglass_empty:")
         return
     status = str(verdict["status"])
-    words, color, _icon = cards.STATUS_STYLE[status]
+    label, color, _icon = cards.STATUS_STYLE[status]
     key = f"mg_verdict_{status}"
     _style(key, f"border-left:10px solid {color};background:{color}14;padding:0.9rem 1.2rem;border-radius:0.5rem")
-    reasons = [c for c in _checks(verdict) if c.get("status") in ("fail", "warn")]
+    fails, warns = checks_with(verdict, "fail"), checks_with(verdict, "warn")
     with st.container(key=key, gap="small"):
         st.markdown(
-            f'<div class="mg-verdict" data-status="{status}" style="display:flex;align-items:baseline;gap:1.2rem;'
-            f'flex-wrap:wrap"><span style="font-size:2rem;font-weight:800;color:{color};line-height:1.2">{words}'
-            f'</span><span style="font-size:1.15rem">{html.escape(str(verdict.get("headline") or ""))}</span></div>',
+            f'<div class="mg-verdict" data-status="{status}" data-fails="{len(fails)}" data-warns="{len(warns)}" '
+            'style="display:flex;align-items:baseline;gap:0.8rem;flex-wrap:wrap;margin-bottom:0.5rem">'
+            f"{cards.status_badge(status)}"
+            f'<span style="font-size:2rem;font-weight:800;color:{color};line-height:1.2">{label}</span>'
+            f'<span style="font-size:1.1rem">{html.escape(verdict_summary(verdict))}</span></div>',
             unsafe_allow_html=True,
         )
-        for c in reasons[:max_reasons]:
-            text, link = st.columns([6, 1], vertical_alignment="center")
-            with text:
-                title = md(c.get("title") or c.get("name") or "")
-                st.markdown(
-                    f"{cards.status_dot(str(c.get('status')))} **{title}**: {md(c.get('message') or '')}",
-                    unsafe_allow_html=True,
-                )
-            page, label = page_for(c)
-            if page != here:
-                with link:
-                    st.page_link(page, label=label, icon=":material/arrow_forward:", query_params=links)
-        extra = len(reasons) - max_reasons
-        if extra > 0:
-            st.caption(f"… and {extra} more {more}.")
+        for c in fails:
+            _reason(c, links, here)
+        for c in warns[:max_warnings]:
+            _reason(c, links, here)
+        folded = warns[max_warnings:]
+        if folded:
+            with st.expander(plural(len(folded), "more warning"), icon=":material/warning:"):
+                for c in folded:
+                    _reason(c, links, here)
+
+
+def _reason(check: dict[str, Any], links: dict[str, str], here: str) -> None:
+    """One failing or warning check: badge, title, what it found, and a link to its evidence."""
+    name, status = str(check.get("name")), str(check.get("status"))
+    text, link = st.columns([5, 1], vertical_alignment="center")
+    with text:
+        title = md(check.get("title") or name)
+        st.markdown(
+            f'<span class="mg-reason" data-reason="{html.escape(name)}" data-status="{html.escape(status)}">'
+            f"{cards.status_badge(status)}</span> **{title}**: {md(relative_paths(check.get('message') or ''))}",
+            unsafe_allow_html=True,
+        )
+    page, page_label = page_for(check)
+    if page != here:
+        with link:
+            st.page_link(page, label=page_label, icon=":material/arrow_forward:", query_params=links)
 
 
 def checks_table(verdict: dict[str, Any], links: dict[str, str], *, here: str) -> None:
-    """Every check, worst first: status, check (a link to its evidence), value, threshold, what it found."""
-    widths = [1.1, 2.6, 1.1, 1.1, 6.0]
+    """Every check, worst first: status, check (a link to its evidence), value with its limit, what it found.
+
+    Four columns, so that a laptop screen (1366 px) shows every header and value on one line.
+    """
+    widths = [1.05, 2.4, 1.45, 5.1]
     _style("mg_checks", "gap:0")
     st.html(
         "<style>[class*='st-key-mg_check_row_']{border-bottom:1px solid rgba(128,128,128,0.2);"
@@ -110,15 +125,14 @@ def checks_table(verdict: dict[str, Any], links: dict[str, str], *, here: str) -
     )
     with st.container(key="mg_checks", border=True):
         head = st.columns(widths, vertical_alignment="bottom")
-        for col, name in zip(head, ("Status", "Check", "Value", "Threshold", "What it found"), strict=True):
+        for col, name in zip(head, ("Status", "Check", "Value (limit)", "What it found"), strict=True):
             col.markdown(f"**{name}**")
         for c in _checks(verdict):
             name, status = str(c.get("name")), str(c.get("status"))
             with st.container(key=f"mg_check_row_{re.sub(r'[^A-Za-z0-9_]', '_', name)}"):
                 cols = st.columns(widths, vertical_alignment="center")
                 cols[0].markdown(
-                    f'<span data-check="{html.escape(name)}">{cards.status_dot(status)} '
-                    f"{STATUS_WORDS.get(status, html.escape(status))}</span>",
+                    f'<span data-check="{html.escape(name)}">{cards.status_badge(status)}</span>',
                     unsafe_allow_html=True,
                 )
                 title = str(c.get("title") or name)
@@ -134,10 +148,10 @@ def checks_table(verdict: dict[str, Any], links: dict[str, str], *, here: str) -
                             query_params=links,
                             help=check.description if check else None,
                         )
-                value = check_value(c)
-                cols[2].markdown(md(value.replace("_", " ") if isinstance(c.get("value"), str) else value))
-                cols[3].markdown(md(check_threshold(c)))
-                cols[4].markdown(md(c.get("message") or ""))
+                limit = check_threshold(c)
+                under = f'<br><span style="opacity:0.65">limit {md(limit)}</span>' if limit != "–" else ""
+                cols[2].markdown(md(check_value(c)) + under, unsafe_allow_html=True)
+                cols[3].markdown(md(relative_paths(c.get("message") or "")))
 
 
 def policy_view(verdict: dict[str, Any]) -> None:
@@ -167,6 +181,11 @@ def policy_view(verdict: dict[str, Any]) -> None:
         for key, value in values.items():
             if key != "enabled":
                 rows.append({"check": title, "setting": key, "value": _setting_text(value), "meaning": helps.get(key)})
+    sample = policy.get("sample") if isinstance(policy.get("sample"), dict) else {}
+    if isinstance(sample, dict) and "min_rows" in sample:  # why statistical checks may say "only N rows"
+        meaning = "statistical checks are skipped below this many sample (or labelled) rows"
+        value = str(sample["min_rows"])
+        rows.append({"check": "Sample size", "setting": "min_rows", "value": value, "meaning": meaning})
     if rows:
         st.dataframe(
             rows,
@@ -201,7 +220,7 @@ def _setting_text(value: Any) -> str:
 def endpoint_involved(comparison: Comparison) -> bool:
     """A side is a scoring endpoint (http(s)://), or the comparison checked serving parity."""
     sources = (comparison.repo.source, comparison.deployed.source)
-    return any(s.strip().startswith(("http://", "https://")) for s in sources) or "parity" in comparison.sections
+    return any(s.strip().startswith(("http://", "https://")) for s in sources) or comparison.sections.parity is not None
 
 
 def parity_card(comparison: Comparison) -> None:
@@ -278,8 +297,10 @@ def rendered_reports(comparison: Comparison, comparison_key: str) -> dict[str, s
     return _render(f"{comparison_key}\0{id(comparison)}", comparison)
 
 
-def downloads(reports: dict[str, str]) -> None:
-    """Three download buttons; downloading does not rerun the page."""
+def downloads(reports: dict[str, str], comparison: Comparison | None = None) -> None:
+    """Three download buttons, named `modelgap_<repo>_vs_<deployed>_<yyyymmdd>.<ext>`; downloading does not rerun
+    the page."""
+    repo, deployed = (comparison.repo.source, comparison.deployed.source) if comparison else ("repo", "deployed")
     items = (
         ("json", "JSON report", "application/json", ":material/data_object:", "For scripts and CI: every number."),
         ("markdown", "Markdown report", "text/markdown", ":material/markdown:", "Short: for a pull-request comment."),
@@ -291,7 +312,7 @@ def downloads(reports: dict[str, str]) -> None:
             st.download_button(
                 label,
                 data=reports[kind],
-                file_name=f"{FILE_STEM}.{'md' if kind == 'markdown' else kind}",
+                file_name=download_name(repo, deployed, "md" if kind == "markdown" else kind),
                 mime=mime,
                 key=f"modelgap.report.download.{kind}",
                 icon=icon,
@@ -309,71 +330,3 @@ def markdown_preview(markdown: str) -> None:
             st.markdown(markdown, unsafe_allow_html=True)  # every user string in it is escaped by the renderer
         with source:
             st.code(markdown, language="markdown", wrap_lines=True)
-
-
-# ------------------------------------------------------------------ write-back
-
-
-def _redact(uri: str | None) -> str:
-    return re.sub(r"//[^/@]+@", "//***@", uri or "")
-
-
-def writeback_panel(comparison: Comparison, tracking_uri: str | None, comparison_key: str) -> None:
-    """Record the verdict on the repo model's MLflow run: only after the box is ticked and the button pressed."""
-    run_id = comparison.repo.metadata.mlflow.get("run_id")
-    if not run_id:
-        st.caption(
-            "Recording the verdict in MLflow needs a repo model from an MLflow run or the registry (runs:/…, "
-            "models:/…); this repo model is a file or folder, so there is nowhere to record it."
-        )
-        return
-    st.markdown(
-        f"Adds `modelgap.*` tags (verdict, failed and warned checks, what it was compared with) and the three "
-        f"reports (under `modelgap/`) to the repo model's existing run `{run_id}`. Nothing is written to the "
-        "deployed model, its registry version or its run, and no new run is started."
-    )
-    confirmed = st.checkbox(
-        "Record this verdict on the repo model's MLflow run", key="modelgap.report.writeback.confirm"
-    )
-    pressed = st.button(
-        "Write to MLflow",
-        key="modelgap.report.writeback.write",
-        type="primary",
-        icon=":material/cloud_upload:",
-        disabled=not confirmed,
-    )
-    if pressed and confirmed:
-        try:
-            from modelgap.writeback import log_to_mlflow
-
-            with st.spinner(f"Writing to run {run_id}…"):
-                written = log_to_mlflow(comparison, tracking_uri=tracking_uri)
-        except ModelgapError as err:
-            st.error(err.one_line(), icon=":material/error:")
-        except Exception as exc:  # shown and logged; the page keeps working
-            LOG.exception("Write-back to MLflow failed")
-            st.error(f"Unexpected {type(exc).__name__}: {' '.join(str(exc).split())[:300]}", icon=":material/error:")
-        else:
-            done: dict[str, Any] = {
-                "key": comparison_key,
-                "run_id": written.run_id,
-                "tracking_uri": _redact(written.tracking_uri),
-                "tags": dict(written.tags),
-                "artifacts": list(written.artifacts),
-            }
-            state.set_page_setting("report", "written", done)
-    record: Any = state.page_setting("report", "written", None)
-    if isinstance(record, dict) and record.get("key") == comparison_key:
-        st.success(
-            f"Recorded on run `{record['run_id']}` at `{record['tracking_uri']}`: {len(record['tags'])} tags and "
-            f"{len(record['artifacts'])} artifacts.",
-            icon=":material/check_circle:",
-        )
-        tags: dict[str, str] = dict(record["tags"])
-        st.dataframe(
-            {"tag": list(tags), "value": list(tags.values())},
-            hide_index=True,
-            width="stretch",
-            column_config={"tag": "Tag", "value": "Value"},
-        )
-        st.markdown("Artifacts: " + ", ".join(f"`{a}`" for a in record["artifacts"]))

@@ -3,9 +3,11 @@
 - Git revision: a path in the repository (the one MODELGAP_GIT_REPO names, else the one around the app's
   working folder: the same rule the loader follows), then one of the commits that changed it, listed by
   `modelgap.sources.git.list_revisions`. Gives `git:<full sha>:<path>`, which stays the same model forever.
-- Scoring endpoint: the URL, optionally the registry entry it serves (the CLI's `--deployed-meta`), and a
-  "Check endpoint" button that asks its `/ping` and `/version`. Credentials never go into the URL (it ends up
-  in the page's address): the server reads them from MODELGAP_ENDPOINT_TOKEN / _USERNAME / _PASSWORD.
+- Scoring endpoint: one of the endpoints the operator lists in MODELGAP_ALLOWED_ENDPOINTS (a browser never
+  types a URL the server would call), optionally the registry entry it serves (the CLI's `--deployed-meta`),
+  and a "Check endpoint" button that asks its `/ping` and `/version`. Credentials never go into the URL (it
+  ends up in the page's address): the server reads them from MODELGAP_ENDPOINT_TOKEN / _USERNAME / _PASSWORD
+  and sends them only to the listed endpoints.
 
 Widgets use the same `modelgap.pick.<side>.<field>` keys as components.pickers; nothing is loaded here.
 """
@@ -18,16 +20,19 @@ from typing import Any
 import streamlit as st
 
 from components import catalog
-from components.config import check_allowed_path
+from components.cache import LIST_TTL_S
+from components.config import ALLOWED_ENDPOINTS_ENV, allowed_endpoints, check_allowed_path
 from components.pickers import OTHER, key, select
 from components.state import ComparisonSpec
 from modelgap.errors import ModelgapError, SourceError
+from modelgap.redact import redact_uri
 from modelgap.sources import source_kind
 from modelgap.sources.git import list_revisions, parse_git_source, repo_root
 from modelgap.sources.http_client import PASSWORD_ENV, TOKEN_ENV, USERNAME_ENV, split_credentials
+from modelgap.sources.origins import endpoint_allowed
 
 REVISION_LIMIT = 100
-REVISIONS_TTL_S = 30
+REVISIONS_TTL_S = LIST_TTL_S
 CHECK_TIMEOUT_S = 5.0
 NO_META = "__none__"
 
@@ -88,28 +93,49 @@ def git_picker(side: str) -> str | None:
 # ------------------------------------------------------------------ scoring endpoint
 
 
+def offered_endpoints() -> list[str]:
+    """The scoring URLs the operator lists; an entry without a path means its /invocations."""
+    out = []
+    for entry in allowed_endpoints():
+        if entry.startswith(("http://", "https://")):
+            host_part = entry.split("://", 1)[1]
+            out.append(entry if "/" in host_part.rstrip("/") else entry.rstrip("/") + "/invocations")
+    return list(dict.fromkeys(out))
+
+
 def endpoint_picker(side: str, tracking_uri: str | None) -> str | None:
-    """The scoring URL (and, for the deployed side, the registry entry it serves) with a Check button."""
-    url = st.text_input(
-        "Scoring URL",
-        key=key(side, "endpoint"),
-        placeholder="http://127.0.0.1:5001/invocations",
-        help="An MLflow scoring server (`mlflow models serve`): modelgap sends rows to /invocations.",
-    ).strip()
-    if side == "deployed":
-        st.session_state[key(side, "meta")] = _meta_picker(side, tracking_uri)
-    if not url:
-        return None
-    if not url.startswith(("http://", "https://")):
-        st.error("The scoring URL must start with http:// or https://.", icon=":material/error:")
-        return None
-    if split_credentials(url)[1] is not None:
-        st.error(
-            "Remove the user name and password from the URL: it would show in the page's address. "
-            f"The server reads them from {TOKEN_ENV}, or {USERNAME_ENV} and {PASSWORD_ENV}.",
-            icon=":material/error:",
+    """One of the operator's scoring endpoints (and, for the deployed side, the registry entry it serves),
+    with a Check button; None (and how the operator adds one) when none are listed."""
+    offered = offered_endpoints()
+    current = st.session_state.get(key(side, "endpoint"))
+    if current and current not in offered and endpoint_allowed(str(current), allowed_endpoints()):
+        offered.insert(0, str(current))  # the same endpoint spelled another way (a trailing slash, a default port)
+    if not offered:
+        st.info(
+            "No scoring endpoints are configured on this server. Its operator lists the ones the app may call in "
+            f"{ALLOWED_ENDPOINTS_ENV} (comma-separated URLs, e.g. https://scoring.internal:5001/invocations)."
         )
         return None
+    url = str(
+        select(
+            "Scoring endpoint",
+            offered,
+            key(side, "endpoint"),
+            format_func=redact_uri,
+            help=f"The MLflow scoring servers this server's operator lists ({ALLOWED_ENDPOINTS_ENV}): "
+            "modelgap sends rows to them.",
+            keep_unlisted=False,  # a URL from a link or an old choice that is not listed is never offered
+        )
+    )
+    if side == "deployed":
+        st.session_state[key(side, "meta")] = _meta_picker(side, tracking_uri)
+    if split_credentials(url)[1] is not None:
+        raise SourceError(
+            f"The endpoint {redact_uri(url)} is listed with a user name and password, which would show in the "
+            "page's address.",
+            f"Ask the operator to list it without them; the server reads them from {TOKEN_ENV}, or {USERNAME_ENV} "
+            f"and {PASSWORD_ENV}.",
+        )
     if st.button("Check endpoint", key=key(side, "check"), icon=":material/network_check:", type="secondary"):
         st.session_state[key(side, "check_result")] = {"url": url, **check_endpoint(url)}
     result = st.session_state.get(key(side, "check_result"))

@@ -10,11 +10,16 @@ address reproduces the view:
     tol, shap       tolerance / SHAP rows, written only when they differ from the defaults
     meta            the registry entry a deployed scoring endpoint serves (models:/name@alias)
     repo_train, deployed_train   training-data paths the user named for each model (Data page)
+
+This session's uploads (`session_uploads`: small {path, name, kind, link} entries, never listed to another
+session) appear in the address as `upload:<sha256 prefix>/<name>`, never as the server's path; only the
+session that made an upload can turn its link back into the path.
 """
 
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
 from typing import Any
@@ -51,8 +56,11 @@ _OPTIONAL_PARAMS = (  # query key -> spec field, for the optional strings
 _ROW = PREFIX + "row"
 _SYNCED = PREFIX + "synced_params"  # what the URL held after our last sync
 _FAILURE = PREFIX + "failure"  # {"key", "message"}: the current spec could not be compared
-_APPLY_ERROR = PREFIX + "apply_error"  # the last rejected change (the previous comparison was kept)
+_APPLY_ERROR = PREFIX + "apply_error"  # {"message", "picks"}: the last rejected change (the previous one was kept)
 _PAGE = PREFIX + "page."
+_UPLOAD_TOKEN = PREFIX + "upload_token"  # names this session's private upload folder
+_UPLOADS = PREFIX + "uploads"  # [{"path", "name", "kind"}]: what this session uploaded
+MAX_UPLOADS = 32
 
 
 @dataclass(frozen=True)
@@ -199,14 +207,59 @@ def clear_failure() -> None:
 def apply_error() -> str | None:
     """Why the last change of the comparison was rejected (the previous comparison was kept)."""
     value = st.session_state.get(_APPLY_ERROR)
-    return str(value) if value else None
+    return str(value["message"]) if value else None
 
 
-def set_apply_error(message: str | None) -> None:
+def set_apply_error(message: str | None, picks: str | None = None) -> None:
+    """Record (or, with None, forget) why a change was rejected; `picks` names the picker values it was for."""
     if message:
-        st.session_state[_APPLY_ERROR] = message
+        st.session_state[_APPLY_ERROR] = {"message": message, "picks": picks}
     else:
         st.session_state.pop(_APPLY_ERROR, None)
+
+
+def apply_error_picks() -> str | None:
+    """The picker values the rejected change was made with (None until the sidebar notes them)."""
+    value = st.session_state.get(_APPLY_ERROR)
+    return value.get("picks") if value else None
+
+
+def note_apply_error_picks(picks: str) -> None:
+    value = st.session_state.get(_APPLY_ERROR)
+    if value:
+        st.session_state[_APPLY_ERROR] = {**value, "picks": picks}
+
+
+# ------------------------------------------------------------------ this session's uploads
+
+
+@dataclass(frozen=True)
+class Upload:
+    """One file this session uploaded: where the server keeps it (never shown) and the name the user gave it."""
+
+    path: str
+    name: str
+    kind: str  # "model" or "data"
+    link: str  # what the page's address shows instead of the path: upload:<sha256 prefix>/<name>
+
+
+def upload_token() -> str:
+    """A random name for this session's private upload folder (made on first use, kept for the session)."""
+    token = st.session_state.get(_UPLOAD_TOKEN)
+    if not token:
+        token = secrets.token_hex(16)
+        st.session_state[_UPLOAD_TOKEN] = token
+    return str(token)
+
+
+def session_uploads() -> list[Upload]:
+    """What this session uploaded, oldest first (only this session's: other sessions' uploads are never listed)."""
+    return [Upload(**entry) for entry in st.session_state.get(_UPLOADS, [])]
+
+
+def add_upload(upload: Upload) -> None:
+    kept = [asdict(u) for u in session_uploads() if u.path != upload.path]
+    st.session_state[_UPLOADS] = [*kept, asdict(upload)][-MAX_UPLOADS:]
 
 
 # ------------------------------------------------------------------ page settings
@@ -236,10 +289,26 @@ def setting_widget_key(page: str, name: str, default: Any) -> str:
 # ------------------------------------------------------------------ query parameters
 
 
+_PATH_PARAMS = ("repo", "deployed", "data", "meta", "repo_train", "deployed_train")
+
+
+def _uploads_as_links(params: dict[str, str]) -> dict[str, str]:
+    """This session's upload paths written as `upload:<sha>/<name>`: the address never shows a server path."""
+    links = {u.path: u.link for u in session_uploads()}
+    return {k: links.get(v, v) if k in _PATH_PARAMS else v for k, v in params.items()}
+
+
+def _links_as_uploads(params: dict[str, str]) -> dict[str, str]:
+    """`upload:` links back to this session's paths; another session's (or an expired) link stays as it is,
+    and the comparison refuses it."""
+    paths = {u.link: u.path for u in session_uploads()}
+    return {k: paths.get(v, v) if k in _PATH_PARAMS else v for k, v in params.items()}
+
+
 def share_params() -> dict[str, str]:
     """The query parameters that reproduce the current view (for st.page_link and shared links)."""
     spec = current_spec()
-    params = spec.to_params() if spec else {}
+    params = _uploads_as_links(spec.to_params()) if spec else {}
     row = chosen_row()
     if row is not None:
         params["row"] = str(row)
@@ -260,7 +329,7 @@ def read_url(defaults: ComparisonSpec | None) -> ComparisonSpec | None:
     params = _url_params()
     synced = st.session_state.get(_SYNCED)
     if synced is None:  # first run of this session
-        spec = ComparisonSpec.from_params(params, defaults) if params else defaults
+        spec = ComparisonSpec.from_params(_links_as_uploads(params), defaults) if params else defaults
         if spec is not None:
             set_spec(spec)
         set_chosen_row(_int_or_none(params.get("row")))
@@ -270,7 +339,7 @@ def read_url(defaults: ComparisonSpec | None) -> ComparisonSpec | None:
         return None
     set_chosen_row(_int_or_none(params.get("row")))
     st.session_state[_SYNCED] = params
-    wanted = ComparisonSpec.from_params(params, current_spec() or defaults)
+    wanted = ComparisonSpec.from_params(_links_as_uploads(params), current_spec() or defaults)
     return wanted if wanted is not None and wanted != current_spec() else None
 
 

@@ -11,7 +11,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from modelgap.comparison import Comparison
+from modelgap.family import FamilyChange, family_change
 from modelgap.params import ParameterComparison
+from modelgap.redact import log_exception
+from modelgap.values import number
 
 LOG = logging.getLogger("modelgap.app")
 MIN_SLICE_ROWS = 30  # smaller slices are noise; the readiness check's default uses the same floor
@@ -23,10 +26,24 @@ class ParameterCounts:
     same_params: bool
     params_known: bool
     params_changed: int  # hyperparameters and pipeline structure: changed, added or removed
+    hyperparameters_changed: int  # the first part of params_changed
+    pipeline_changed: int  # the second part
     params_unknown: int  # recorded on one side only (an artifact format that drops them)
     schema_differences: int  # input columns added, removed or with another type
     order_changed: bool
     library_differences: int  # library and Python versions that differ
+
+
+def settings_delta(counts: ParameterCounts) -> str | None:
+    """What "Settings changed" is made of, as the reports say it: "3 hyperparameters, 1 pipeline change"."""
+    from modelgap.words import settings_breakdown
+
+    parts = []
+    if counts.params_changed:
+        parts.append(settings_breakdown(counts.hyperparameters_changed, counts.pipeline_changed))
+    if counts.params_unknown:
+        parts.append(f"{counts.params_unknown} not recorded")
+    return "; ".join(parts) or None
 
 
 def parameter_counts(p: ParameterComparison) -> ParameterCounts:
@@ -35,6 +52,8 @@ def parameter_counts(p: ParameterComparison) -> ParameterCounts:
         same_params=p.identical,
         params_known=p.hyperparameters.known and p.pipeline.known,
         params_changed=p.hyperparameters.n_differences + p.pipeline.n_differences,
+        hyperparameters_changed=p.hyperparameters.n_differences,
+        pipeline_changed=p.pipeline.n_differences,
         params_unknown=len(p.hyperparameters.unknown) + len(p.pipeline.unknown),
         schema_differences=len(p.schema.only_in_repo) + len(p.schema.only_in_deployed) + len(p.schema.dtype_changes),
         order_changed=p.schema.order_changed,
@@ -42,8 +61,25 @@ def parameter_counts(p: ParameterComparison) -> ParameterCounts:
     )
 
 
+def estimator_family(comparison: Comparison) -> FamilyChange | None:
+    """The final estimator's class on each side when it differs (read like the reports read it)."""
+    report = {
+        "parameters": comparison.parameters.to_dict(),
+        "repo": {"model_class": comparison.repo.metadata.model_class},
+        "deployed": {"model_class": comparison.deployed.metadata.model_class},
+    }
+    return family_change(report)
+
+
+def same_artifact(comparison: Comparison) -> bool:
+    """Both artifacts hashed here with one SHA-256: one model twice (modelgap.same_artifact)."""
+    from modelgap.same_artifact import is_same_artifact
+
+    return is_same_artifact(comparison.repo, comparison.deployed)
+
+
 def section_dict(comparison: Comparison, name: str) -> dict[str, Any] | None:
-    """`comparison.sections[name].to_dict()`, or None when the section is absent or cannot be rendered."""
+    """The section `name`'s `to_dict()`, or None when the section is absent or cannot be rendered."""
     result = comparison.sections.get(name)
     if result is None:
         return None
@@ -54,8 +90,8 @@ def section_dict(comparison: Comparison, name: str) -> dict[str, Any] | None:
         return None
     try:
         out = to_dict()
-    except Exception:  # one section's bug must not blank the page; logged with its traceback
-        LOG.exception("The %s section could not be turned into a dict", name)
+    except Exception:  # noqa: BLE001 - one section's bug must not blank the page; logged with its traceback
+        log_exception(LOG, "The %s section could not be turned into a dict", name)
         return None
     return out if isinstance(out, dict) else None
 
@@ -72,12 +108,6 @@ def why_missing(comparison: Comparison, name: str) -> str:
     return "This comparison does not include it."
 
 
-def number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    return float(value)
-
-
 def worst_slice(predictions: dict[str, Any]) -> dict[str, Any] | None:
     """The slice (a category or value range of one column) with the highest disagreement rate, big enough."""
     from modelgap.readiness.checks_predictions import slice_records
@@ -90,23 +120,10 @@ def worst_slice(predictions: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def slice_name(record: dict[str, Any]) -> str:
-    """'region = North', or 'credit_score in [462, 605]' for a range."""
-    column, label = record.get("column"), str(record.get("label"))
-    if column is None:
-        return label
-    return f"{column} {label}" if label.startswith(("in ", "<", ">", "=")) else f"{column} = {label}"
+    """'region = North', or 'credit_score in [462, 605]' for a range (modelgap.words.slice_text)."""
+    from modelgap.words import slice_text
 
-
-def slice_table(predictions: dict[str, Any], limit: int = 15) -> list[dict[str, Any]]:
-    """The slices with the highest disagreement, for a table."""
-    from modelgap.readiness.checks_predictions import slice_records
-
-    records = [r for r in slice_records(predictions.get("slices")) if r.get("rate") is not None]
-    records.sort(key=lambda r: float(r["rate"]), reverse=True)
-    return [
-        {"column": r.get("column"), "slice": r.get("label"), "rows": r.get("size"), "disagreement": r.get("rate")}
-        for r in records[:limit]
-    ]
+    return slice_text(record.get("column"), record.get("label"))
 
 
 def importance_changes(explanations: dict[str, Any], limit: int = 5) -> list[dict[str, Any]]:
@@ -125,24 +142,13 @@ def importance_changes(explanations: dict[str, Any], limit: int = 5) -> list[dic
         rows.append(
             {
                 "feature": name,
-                "deployed_rank": d_rank,
                 "repo_rank": r_rank,
-                "deployed_importance": d_imp,
+                "deployed_rank": d_rank,
                 "repo_importance": r_imp,
+                "deployed_importance": d_imp,
                 "change": change,
             }
         )
     changed = [r for r in rows if order[r["feature"]] != (0, 0.0)]
     changed.sort(key=lambda r: order[r["feature"]], reverse=True)
     return changed[:limit]
-
-
-def headline_scalars(d: dict[str, Any], limit: int = 6) -> list[tuple[str, Any]]:
-    """The first top-level numbers, booleans and short strings of a section dict (for a generic summary)."""
-    out: list[tuple[str, Any]] = []
-    for key, value in d.items():
-        if isinstance(value, (bool, int, float)) or (isinstance(value, str) and len(value) <= 40):
-            out.append((key, value))
-        if len(out) >= limit:
-            break
-    return out

@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import os
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+from modelgap.comparison import CompareOptions, Comparison
 from modelgap.errors import ModelgapError
+from modelgap.values import one_line
 
 EXIT_OK, EXIT_GATE, EXIT_ERROR = 0, 1, 2
 SEVERITY = {"pass": 0, "warn": 1, "fail": 2}
@@ -30,6 +33,35 @@ class _Parser(argparse.ArgumentParser):
         return self.prog.split()[-1] if " " in self.prog else ""
 
 
+_DEFAULT_ENDPOINT_SHAP_ROWS = CompareOptions.endpoint_shap_rows  # the app's default too (the same dataclass)
+
+
+def _whole(least: int, meaning: str = "") -> Callable[[str], int]:
+    """An argparse type: a whole number >= `least`; the error names the range (argparse adds the flag)."""
+
+    def whole(text: str) -> int:
+        try:
+            value = int(text.strip())
+        except ValueError:
+            value = least - 1
+        if value < least:
+            raise argparse.ArgumentTypeError(f"must be a whole number of at least {least}{meaning}, not {text!r}")
+        return value
+
+    return whole
+
+
+def _tolerance(text: str) -> float:
+    """An argparse type: a finite number >= 0 (nan, inf and negatives would make every row agree or disagree)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number of at least 0, not {text!r}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="modelgap", description="Compare the model in your repository with the deployed one.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -40,13 +72,23 @@ def build_parser() -> argparse.ArgumentParser:
     cmp.add_argument("--data", help="sample data file (CSV or Parquet)")
     cmp.add_argument("--target", help="label column in the data (enables metrics and flips)")
     cmp.add_argument("--tracking-uri", help="MLflow tracking URI (default: MLFLOW_TRACKING_URI)")
-    cmp.add_argument("--tolerance", type=float, help="regression: |repo - deployed| above this disagrees")
-    cmp.add_argument("--shap-rows", type=int, default=1000, help="rows explained with SHAP (default 1000)")
+    cmp.add_argument(
+        "--tolerance", type=_tolerance, help="regression: |repo - deployed| above this disagrees (a number >= 0)"
+    )
+    cmp.add_argument(
+        "--shap-rows", type=_whole(0, " (0: no explanations)"), default=1000, help="rows explained (default 1000)"
+    )
+    cmp.add_argument(
+        "--endpoint-shap-rows",
+        type=_whole(0, " (0: no SHAP requests to an endpoint)"),
+        default=_DEFAULT_ENDPOINT_SHAP_ROWS,
+        help=f"rows explained when a side is an endpoint: requests add up (default {_DEFAULT_ENDPOINT_SHAP_ROWS})",
+    )
     cmp.add_argument("--no-shap", action="store_true", help="skip explanations")
     cmp.add_argument("--policy", help="readiness policy TOML (default: ./modelgap.toml if present)")
     cmp.add_argument("--engine", choices=["pandas", "spark"], default="pandas")
-    cmp.add_argument("--max-rows", type=int, help="read at most this many data rows")
-    cmp.add_argument("--top", type=int, default=20, help="rows listed in predictions.top (default 20)")
+    cmp.add_argument("--max-rows", type=_whole(1), help="read at most this many data rows")
+    cmp.add_argument("--top", type=_whole(1), default=20, help="rows listed in predictions.top (default 20)")
     cmp.add_argument("--json", dest="json_path", help="write the JSON report here")
     cmp.add_argument("--markdown", dest="markdown_path", help="write the Markdown report here")
     cmp.add_argument("--html", dest="html_path", help="write the self-contained HTML report here")
@@ -56,10 +98,26 @@ def build_parser() -> argparse.ArgumentParser:
     cmp.add_argument("--deployed-training-data", help="the deployed model's training data (CSV/Parquet)")
     cmp.add_argument("--log-to-mlflow", action="store_true", help="record the report on the repo model's run")
     cmp.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    from modelgap.retraining.options import positive_int, seeds_count, side_command
+
+    cmp.add_argument("--retrain", action="store_true", help="rebuild both models from their recipes (minutes)")
+    cmp.add_argument("--retrain-seeds", type=seeds_count, help="refits for the retraining noise floor (default 5)")
+    cmp.add_argument("--retrain-max-rows", type=positive_int, help="training rows per refit (default 200000)")
+    cmp.add_argument(
+        "--retrain-command",
+        type=side_command,
+        action="append",
+        metavar="SIDE=COMMAND",
+        help="train SIDE (repo or deployed) with this command instead of refitting; see [retrain] in the policy",
+    )
 
     demo = sub.add_parser("demo", help="build the demo workspace (idempotent)")
     demo.add_argument("--dir", help="where to build it (default .modelgap/demo)")
     demo.add_argument("--force", action="store_true", help="rebuild even if complete")
+
+    from modelgap.signoff.cli import add_parser as add_signoff
+
+    add_signoff(sub)
     return parser
 
 
@@ -71,6 +129,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _compare(args)
         if args.command == "demo":
             return _demo(args)
+        if args.command == "signoff":
+            from modelgap.signoff.cli import run as signoff
+
+            return signoff(args)
     except ModelgapError as err:
         print(f"modelgap: error: {err.one_line()}", file=sys.stderr)
         return EXIT_ERROR
@@ -80,7 +142,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # the contract is one line, never a traceback
         if os.environ.get("MODELGAP_DEBUG"):
             raise
-        text = " ".join(str(exc).split())[:300]
+        from modelgap.redact import redact
+
+        text = redact(one_line(exc))
         print(
             f"modelgap: error: unexpected {type(exc).__name__}: {text} (set MODELGAP_DEBUG=1 for the traceback)",
             file=sys.stderr,
@@ -101,105 +165,90 @@ def _quiet_libraries() -> None:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from modelgap.comparison import CompareOptions, run_comparison
-    from modelgap.report import write_json
-    from modelgap.sources import load_model
+    from modelgap.cli_checks import check_deployed_meta, check_log_to_mlflow, check_output_paths, write_outputs
+    from modelgap.readiness import load_policy
+    from modelgap.request import ComparisonRequest, compare
     from modelgap.summary import summary_lines
 
-    _check_output_paths(args)
-    _check_deployed_meta(args)
-    from modelgap.readiness import load_policy
-
-    load_policy(args.policy)  # a bad policy fails now (exit 2), not after loading and comparing two models
+    # Everything that can be refused is refused now (exit 2), not after loading and comparing two models.
+    check_output_paths(args)
+    check_deployed_meta(args)
+    check_log_to_mlflow(args)
+    load_policy(args.policy)
     options = CompareOptions(
         target=args.target,
         tolerance=args.tolerance,
         shap_rows=args.shap_rows,
-        no_shap=args.no_shap,
+        endpoint_shap_rows=args.endpoint_shap_rows,
+        no_shap=args.no_shap or args.shap_rows == 0,  # 0 rows: no explanations, as in the app
         top_n=args.top,
         max_rows=args.max_rows,
         policy_path=args.policy,
         engine=args.engine,
-        extra={
-            "deployed_meta": args.deployed_meta,
-            "tracking_uri": args.tracking_uri,
-            "repo_training_data": args.repo_training_data,
-            "deployed_training_data": args.deployed_training_data,
-        },
+        retrain=_retrain_options(args),
     )
-    local_data = bool(args.data) and not (args.engine == "spark" and _spark_only_source(args.data))
-    if local_data:
-        from modelgap.tables import check_table
-
-        check_table(args.data)  # a bad data file fails in a second, not after loading two models
-    from modelgap.sources.endpoint import EndpointOptions, probe_rows
-
-    # An endpoint learns what it returns from a few sample rows; --deployed-meta names what it serves.
-    probe = probe_rows(args.data, target=args.target) if local_data else None
-    repo = load_model(args.repo, tracking_uri=args.tracking_uri, endpoint_options=EndpointOptions(probe=probe))
-    deployed = load_model(
-        args.deployed,
+    request = ComparisonRequest(
+        repo=args.repo,
+        deployed=args.deployed,
+        data_path=args.data,
         tracking_uri=args.tracking_uri,
-        endpoint_options=EndpointOptions(deployed_meta=args.deployed_meta, probe=probe),
+        deployed_meta=args.deployed_meta,
+        repo_training_data=args.repo_training_data,
+        deployed_training_data=args.deployed_training_data,
+        options=options,
+        trust=cli_trust(args.tracking_uri, args.repo, args.deployed),
     )
-    comparison = run_comparison(repo, deployed, data_path=args.data, options=options)
-    if args.json_path:
-        write_json(comparison, args.json_path)
-    _write_optional_reports(comparison, args)
+    comparison = compare(request)
+    written, failures = write_outputs(comparison, args)  # each on its own: one bad path loses no other
     if not args.quiet:
         print("\n".join(summary_lines(comparison)))
+    if failures:
+        done = f"Written: {', '.join(written)}; fix" if written else "Fix"
+        raise ModelgapError(
+            "Compared, but could not write " + "; ".join(failures) + ".", f"{done} the path and run again."
+        )
     return _exit_code(comparison, args.fail_on)
 
 
-def _spark_only_source(data: str) -> bool:
-    """A catalog table (db.table) or a cluster URI (s3a://, hdfs://): only Spark reads it, when it compares.
-    A name ending like a data file (data.parquet) is a file, checked now like any other."""
-    from modelgap.spark.frames import is_table_name
+def cli_trust(tracking_uri: str | None, *sources: str) -> Any:
+    """The CLI loads what its user names: their tracking URI and endpoints may receive the credentials set in
+    the environment, and a source whose loading runs code is announced once on stderr."""
+    from modelgap.sources import Trust, source_kind
+    from modelgap.sources.credentials import allow_in_this_process
 
-    file_like = Path(data).suffix.lower() in (".parquet", ".pq", ".csv", ".tsv", ".txt")
-    return "://" in data or (is_table_name(data) and not file_like)
+    allow_in_this_process(
+        tracking_uri=tracking_uri, endpoints=tuple(s for s in sources if source_kind(s) == "endpoint")
+    )
+    told: set[str] = set()
 
+    def notice(message: str) -> None:
+        if message not in told:
+            told.add(message)
+            print(f"modelgap: note: {message}", file=sys.stderr)
 
-def _write_optional_reports(comparison: Any, args: argparse.Namespace) -> None:
-    """Markdown/HTML reports and write-back come from the readiness work; see modelgap.report."""
-    if args.markdown_path or args.html_path:
-        from modelgap.report import write_html, write_markdown  # type: ignore[attr-defined,unused-ignore]
-
-        if args.markdown_path:
-            write_markdown(comparison, args.markdown_path)
-        if args.html_path:
-            write_html(comparison, args.html_path)
-    if args.log_to_mlflow:
-        from modelgap.writeback import log_to_mlflow  # type: ignore[import-not-found,unused-ignore]
-
-        log_to_mlflow(comparison, tracking_uri=args.tracking_uri)
+    return Trust.cli(notice=notice)
 
 
-def _check_output_paths(args: argparse.Namespace) -> None:
-    """Fail before the (slow) comparison when a report could not be written anyway."""
-    for flag, value in (("--json", args.json_path), ("--markdown", args.markdown_path), ("--html", args.html_path)):
-        if value and not Path(value).expanduser().resolve().parent.is_dir():
-            raise ModelgapError(f"The folder for {flag} {value} does not exist.", "Create it or pick another path.")
+def _retrain_options(args: argparse.Namespace) -> Any:
+    """RetrainOptions for --retrain (the policy's [retrain] table, then the flags), else None: no retraining."""
+    from modelgap.retraining.options import from_policy, with_cli
+
+    given = {"--retrain-seeds": args.retrain_seeds, "--retrain-max-rows": args.retrain_max_rows}
+    given["--retrain-command"] = args.retrain_command
+    extras = [flag for flag, value in given.items() if value]
+    if not args.retrain:
+        if extras:
+            raise ModelgapError(f"{extras[0]} only applies with --retrain.", "Add --retrain, or drop the flag.")
+        return None
+    base = from_policy(args.policy)
+    return with_cli(base, seeds=args.retrain_seeds, max_rows=args.retrain_max_rows, commands=args.retrain_command)
 
 
-def _check_deployed_meta(args: argparse.Namespace) -> None:
-    """--deployed-meta names what a scoring endpoint serves: refuse it for any other deployed source."""
-    from modelgap.sources import source_kind
-
-    if args.deployed_meta and source_kind(args.deployed) != "endpoint":
-        raise ModelgapError(
-            f"--deployed-meta {args.deployed_meta} describes a scoring endpoint, but --deployed {args.deployed} "
-            "is not one (an http(s)://host:port/invocations URL).",
-            "Drop --deployed-meta, or pass the endpoint's URL as --deployed.",
-        )
-
-
-def _exit_code(comparison: Any, fail_on: str) -> int:
-    verdict = comparison.sections.get("verdict")
+def _exit_code(comparison: Comparison, fail_on: str) -> int:
+    verdict = comparison.sections.verdict
     if verdict is None or fail_on == "never":
         return EXIT_OK
-    status = verdict.status if hasattr(verdict, "status") else verdict["status"]
-    return EXIT_GATE if SEVERITY[status] >= SEVERITY[fail_on] else EXIT_OK
+    return EXIT_GATE if SEVERITY[verdict.status] >= SEVERITY[fail_on] else EXIT_OK
 
 
 def _demo(args: argparse.Namespace) -> int:

@@ -7,8 +7,10 @@ class ModelgapError(Exception):
     """A problem the user can act on. `str(err)` is one line: the problem, then the fix."""
 
     def __init__(self, problem: str, hint: str = "") -> None:
-        self.problem = " ".join(problem.split())
-        self.hint = " ".join(hint.split())
+        from modelgap.redact import redact  # every user-facing message passes through it: no credential leaks
+
+        self.problem = redact(" ".join(problem.split()))
+        self.hint = redact(" ".join(hint.split()))
         super().__init__(self.one_line())
 
     def one_line(self) -> str:

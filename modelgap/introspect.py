@@ -71,11 +71,6 @@ def feature_names(obj: Any) -> list[str]:
     return [str(n) for n in names] if names is not None else []
 
 
-def flatten_params(obj: Any) -> dict[str, Any]:
-    """`get_params(deep=True)` style hyperparameters, nested with `__`, values JSON-safe."""
-    return params_with_unknown(obj)[0]
-
-
 def params_with_unknown(obj: Any, *, xgboost_config_lost: bool = False) -> tuple[dict[str, Any], list[str]]:
     """Flattened hyperparameters, and the names the artifact cannot know (see sources.xgboost_params).
 

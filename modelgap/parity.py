@@ -19,6 +19,7 @@ from modelgap.errors import EndpointError, ModelgapError
 from modelgap.model import LoadedModel
 from modelgap.sources.endpoint import EndpointModel
 from modelgap.sources.endpoint_client import LatencyStats
+from modelgap.values import one_line
 
 if TYPE_CHECKING:
     from modelgap.comparison import Comparison, ProgressFn
@@ -251,7 +252,7 @@ def build_parity(comparison: Comparison, progress: ProgressFn) -> None:
         def report(done: int, total: int) -> None:
             progress(f"Checking serving parity ({done}/{total} requests)", done / max(total, 1))
 
-        comparison.sections["parity"] = check_parity(
+        comparison.sections.parity = check_parity(
             artifact,
             endpoint,
             comparison.sample,
@@ -266,7 +267,7 @@ def build_parity(comparison: Comparison, progress: ProgressFn) -> None:
     except Exception as exc:  # one section failing must not lose the others; the reason is kept
         if os.environ.get("MODELGAP_DEBUG"):
             raise
-        comparison.errors["parity"] = f"unexpected {type(exc).__name__}: {' '.join(str(exc).split())[:300]}"
+        comparison.errors["parity"] = f"unexpected {type(exc).__name__}: {one_line(exc)}"
 
 
 def _paired_from_options(comparison: Comparison, endpoint: EndpointModel) -> LoadedModel | None:
@@ -274,6 +275,7 @@ def _paired_from_options(comparison: Comparison, endpoint: EndpointModel) -> Loa
     meta = comparison.options.extra.get("deployed_meta")
     if not meta or endpoint is not comparison.deployed:
         return None
-    from modelgap.sources import load_model
+    from modelgap.sources import Trust, load_model
 
-    return load_model(str(meta), tracking_uri=comparison.options.extra.get("tracking_uri"))
+    trust = comparison.options.trust or Trust.nothing()
+    return load_model(str(meta), tracking_uri=comparison.options.extra.get("tracking_uri"), trust=trust)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from modelgap.errors import DataError
+from modelgap.values import one_line
 
 PARQUET_MAGIC = b"PAR1"
 DEFAULT_CHUNK_ROWS = 100_000
@@ -71,7 +72,7 @@ def read_table(path: str | Path, *, max_rows: int | None = None) -> pd.DataFrame
         raise
     except Exception as exc:
         raise DataError(
-            f"{p} could not be read as {fmt.upper()} ({type(exc).__name__}: {' '.join(str(exc).split())[:200]}).",
+            f"{p} could not be read as {fmt.upper()} ({type(exc).__name__}: {one_line(exc)}).",
             "Check the file's format, delimiter and encoding.",
         ) from exc
     _check_frame(df, p)
@@ -111,7 +112,7 @@ def iter_table(
         raise
     except Exception as exc:
         raise DataError(
-            f"{p} could not be read as {fmt.upper()} ({type(exc).__name__}: {' '.join(str(exc).split())[:200]}).",
+            f"{p} could not be read as {fmt.upper()} ({type(exc).__name__}: {one_line(exc)}).",
             "Check the file's format, delimiter and encoding.",
         ) from exc
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from modelgap.errors import ModelgapError, TrackingServerError
+from modelgap.values import one_line
 
 if TYPE_CHECKING:
     from modelgap.comparison import Comparison
@@ -57,12 +58,18 @@ def verdict_tags(report: dict[str, Any]) -> dict[str, str]:
 
 
 def _tracking_uri(comparison: Comparison, tracking_uri: str | None) -> str:
+    return writable_tracking_uri(tracking_uri, comparison.repo.metadata.mlflow.get("tracking_uri"))
+
+
+def writable_tracking_uri(tracking_uri: str | None, recorded: Any, what: str = "Write-back") -> str:
+    """Where to write about the repo model: the URI given, else MLFLOW_TRACKING_URI, else the one its
+    metadata recorded (sign-off reads that from a saved report)."""
     import os
 
-    uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or comparison.repo.metadata.mlflow.get("tracking_uri")
+    uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or recorded
     if not uri or "***" in str(uri):  # a redacted URI (credentials stripped) cannot be used to write
         raise ModelgapError(
-            "Write-back needs the MLflow tracking URI of the repo model's run.",
+            f"{what} needs the MLflow tracking URI of the repo model's run.",
             "Pass --tracking-uri or set MLFLOW_TRACKING_URI.",
         )
     return str(uri)
@@ -109,7 +116,7 @@ def log_to_mlflow(comparison: Comparison, tracking_uri: str | None = None) -> Wr
     except ModelgapError:
         raise
     except Exception as exc:
-        text = " ".join(str(exc).split())[:250]
+        text = one_line(exc)
         raise TrackingServerError(
             f"Could not record the report on run {run_id} at {uri}: {text}.",
             "Check that you may write to this run (MLflow permissions) and that its artifact store is reachable.",

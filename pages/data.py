@@ -21,7 +21,7 @@ if result is None:
     st.stop()
 
 # ---- body --------------------------------------------------------------------------------------------
-data = comparison.sections.get("data")
+data = comparison.sections.data
 lineage = result.get("lineage") or {}
 st.markdown(
     f"What {cards.side_label('repo')} and {cards.side_label('deployed')} were trained on, whether that is the same "

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components import cards, compute, empty, report_view, state
+from components import cards, compute, empty, report_view, retraining_view, signoff_view, state
 from components import summaries as s
+from modelgap import words
 
 comparison = compute.current_comparison()
 if comparison is None:
@@ -13,7 +14,7 @@ if comparison is None:
     st.stop()
 links = state.share_params()
 
-st.title("Is the repo model the deployed model?")
+st.title(words.TITLE)
 st.markdown(
     f"{cards.side_label('repo')} `{compute.short_source(comparison.repo.source)}` compared with "
     f"{cards.side_label('deployed')} `{compute.short_source(comparison.deployed.source)}`",
@@ -23,11 +24,13 @@ st.markdown(
 verdict = s.section_dict(comparison, "verdict")
 if verdict is not None:
     report_view.verdict_panel(verdict, links, here="pages/overview.py")
+    signoff_view.latest_line(comparison, state.current_spec())
     st.page_link("pages/report.py", label="Every release check", icon=":material/arrow_forward:", query_params=links)
 else:
     cards.not_computed(comparison, "verdict", "The release verdict and its checks")
 
 cards.section_header("Are they the same model?", "pages/parameters.py", "Every difference", links)
+cards.identity_banners(comparison)
 counts = s.parameter_counts(comparison.parameters)
 cols = st.columns(5)
 with cols[0]:
@@ -48,8 +51,9 @@ with cols[2]:
     cards.metric_card(
         "Settings changed",
         counts.params_changed,
-        "Hyperparameters and pipeline steps that differ, or exist in only one of the models.",
-        delta=f"{counts.params_unknown} not recorded" if counts.params_unknown else None,
+        "Hyperparameters and pipeline steps that differ, or exist in only one of the models (the reports count "
+        "the same).",
+        delta=s.settings_delta(counts),
     )
 with cols[3]:
     cards.metric_card(
@@ -111,7 +115,7 @@ explanations = s.section_dict(comparison, "explanations")
 if explanations is None:
     cards.not_computed(comparison, "explanations", "Explanations")
 else:
-    expl_cols = st.columns([1, 1, 2])
+    expl_cols = st.columns([1, 1, 2.6])
     with expl_cols[0]:
         cards.metric_card(
             "Importance order agreement",
@@ -130,20 +134,28 @@ else:
         changes = s.importance_changes(explanations, limit=3)
         st.markdown("**Input columns whose importance changed most**")
         if changes:
+            for row in changes:  # one column for both ranks, so that the table fits beside the cards on a laptop
+                row["ranks"] = f"{row['repo_rank']} · {row['deployed_rank']}"
             st.dataframe(
                 changes,
                 hide_index=True,
                 width="stretch",
-                column_order=("feature", "deployed_rank", "repo_rank", "deployed_importance", "repo_importance"),
+                column_order=("feature", "ranks", "repo_importance", "deployed_importance"),
                 column_config={
                     "feature": "Input column",
-                    "deployed_rank": st.column_config.NumberColumn("Rank (deployed)", help="1 = most important"),
-                    "repo_rank": st.column_config.NumberColumn("Rank (repo)", help="1 = most important"),
-                    "deployed_importance": st.column_config.NumberColumn("Importance (deployed)", format="%.4f"),
-                    "repo_importance": st.column_config.NumberColumn("Importance (repo)", format="%.4f"),
+                    "ranks": st.column_config.TextColumn(
+                        "Rank, repo · deployed", help="1 = most important; the repo model's rank first."
+                    ),
+                    "repo_importance": st.column_config.NumberColumn(
+                        "Importance, repo", format="%.3f", help="Mean |SHAP| in the repo model."
+                    ),
+                    "deployed_importance": st.column_config.NumberColumn(
+                        "Importance, deployed", format="%.3f", help="Mean |SHAP| in the deployed model."
+                    ),
                 },
             )
         else:
             st.success("No input column changed its importance.", icon=":material/check:")
 
+retraining_view.overview_status(comparison)  # once "Re-run training" finished for this comparison
 cards.notes(comparison)

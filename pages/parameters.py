@@ -22,8 +22,8 @@ st.markdown(
     "was saved with, and what MLflow recorded about it.",
     unsafe_allow_html=True,
 )
-if p.same_artifact:
-    st.success("The two artifacts are byte-identical (same SHA-256): they are the same model.", icon=":material/check:")
+cards.identity_banners(comparison, settings_table=True)
+family = s.estimator_family(comparison)
 
 left, right = st.columns([3, 1], vertical_alignment="bottom")
 with left:
@@ -82,11 +82,16 @@ for tab, (name, (_rows, diff)) in zip(tabs, groups.items(), strict=True):
             continue
         if name == "Input schema" and p.schema.order_changed:
             st.caption("The column order differs; modelgap lines the columns up by name before predicting.")
-        if filtered[name]:
-            diff_table.show_table(filtered[name], name_label="Column" if name == "Input schema" else "Name")
+        rest, own = diff_table.split_family(filtered[name], family if diff is not None else None)
+        if rest:
+            diff_table.show_table(rest, name_label="Column" if name == "Input schema" else "Name")
+        elif own:
+            st.caption("Every difference here belongs to the estimator family change, below.")
         elif query:
             st.caption(f"Nothing here matches “{query}”.")
         else:
             st.success("No differences.", icon=":material/check:")
+        if own and family is not None:
+            diff_table.family_table(own, family, key=f"modelgap.parameters.family.{name}")
         if diff is not None:
             diff_table.show_long_diffs(diff_table.long_diffs(diff, query))

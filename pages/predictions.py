@@ -27,7 +27,7 @@ if result is None:
     st.stop()
 
 # ---- body --------------------------------------------------------------------------------------------
-section = comparison.sections.get("predictions")
+section = comparison.sections.predictions
 if not isinstance(section, PredictionComparison):
     st.error("The predictions section has an unexpected form; see the Report page.", icon=":material/error:")
     st.stop()

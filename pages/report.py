@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components import cards, compute, empty, report_view, state
+from components import cards, compute, empty, report_view, signoff_view, state, writeback_view
 from components import summaries as s
 
 comparison = compute.current_comparison()
@@ -26,7 +26,7 @@ if verdict is None:
 links = state.share_params()
 spec = state.current_spec()
 key = compute.comparison_key(spec) if spec is not None else ""
-report_view.verdict_panel(verdict, links, here="pages/report.py", more="in the table below")
+report_view.verdict_panel(verdict, links, here="pages/report.py")
 
 st.subheader("Every check", help="Worst first. Each check links to the page that shows its evidence.")
 report_view.checks_table(verdict, links, here="pages/report.py")
@@ -37,13 +37,16 @@ if report_view.endpoint_involved(comparison):
 
 st.subheader("Download the report")
 reports = report_view.rendered_reports(comparison, key)
-report_view.downloads(reports)
+report_view.downloads(reports, comparison)
 report_view.markdown_preview(reports["markdown"])
 
 st.subheader("Policy", help="The thresholds that turned the numbers into pass / warn / fail.")
 report_view.policy_view(verdict)
 
 st.subheader("Record on MLflow", help="Optional, and only when you ask: nothing is written otherwise.")
-report_view.writeback_panel(comparison, spec.tracking_uri if spec else None, key)
+writeback_view.writeback_panel(comparison, spec.tracking_uri if spec else None, key)
+
+st.subheader("Sign-off", help="Who approved this comparison, recorded on the repo model in MLflow when you press.")
+signoff_view.panel(comparison, spec, reports["json"])
 
 cards.notes(comparison)

@@ -87,12 +87,16 @@ def start_server(
     raise RuntimeError(f"{cmd[0:3]} not ready after {timeout}s:\n{server.log_tail()}")
 
 
-def start_mlflow_server(workdir: Path) -> RunningServer:
+def start_mlflow_server(
+    workdir: Path, *, app_name: str | None = None, env: dict[str, str] | None = None, timeout: float = 90
+) -> RunningServer:
+    """`mlflow server` (sqlite store, one worker) on a free loopback port; `app_name` e.g. "basic-auth"."""
     workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     cmd = [
         os.path.join(VENV_BIN, "mlflow"),
         "server",
+        *(["--app-name", app_name] if app_name else []),
         "--backend-store-uri",
         f"sqlite:///{workdir / 'mlflow.db'}",
         "--artifacts-destination",
@@ -104,7 +108,7 @@ def start_mlflow_server(workdir: Path) -> RunningServer:
         "--workers",
         "1",
     ]
-    return start_server(cmd, f"http://127.0.0.1:{port}", "/health", workdir / "server.log")
+    return start_server(cmd, f"http://127.0.0.1:{port}", "/health", workdir / "server.log", env=env, timeout=timeout)
 
 
 def start_model_server(model_uri: str, workdir: Path, *, env: dict[str, str] | None = None) -> RunningServer:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import pickle
+import secrets
 import stat
 import zipfile
 from pathlib import Path
@@ -42,6 +43,12 @@ def no_pickles(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(config.PICKLE_UPLOADS_ENV, raising=False)
 
 
+@pytest.fixture()
+def folder() -> Path:
+    """A session's private upload folder (as `uploads.current_folder` makes one for a Streamlit session)."""
+    return uploads.session_folder(secrets.token_hex(16))
+
+
 def test_uploads_are_judged_by_content_not_name(demo_workspace: Any) -> None:
     import skops.io as sio
 
@@ -56,26 +63,27 @@ def test_uploads_are_judged_by_content_not_name(demo_workspace: Any) -> None:
 
 
 def test_pickle_uploads_are_refused_unless_the_operator_allows_them(
-    no_pickles: None, monkeypatch: pytest.MonkeyPatch
+    no_pickles: None, monkeypatch: pytest.MonkeyPatch, folder: Path
 ) -> None:
     data = pickle.dumps({"not": "a model"}, protocol=4)
     with pytest.raises(UntrustedModelError, match="runs any code") as err:
-        uploads.store_model_upload(data, "model.skops")
+        uploads.store_model_upload(data, "model.skops", folder)
     assert config.PICKLE_UPLOADS_ENV in str(err.value)
     monkeypatch.setenv(config.PICKLE_UPLOADS_ENV, "1")
-    stored = Path(uploads.store_model_upload(data, "model.skops"))
+    stored = Path(uploads.store_model_upload(data, "model.skops", folder))
     assert stored.suffix == ".pkl" and stored.read_bytes() == data
     assert config.is_upload(stored) and stored.parent.name == uploads.sha256_bytes(data)
+    assert stored.parent.parent == folder  # in the session's own folder
 
 
-def test_an_mlflow_zip_upload_loads_as_the_same_model(demo_workspace: Any) -> None:
+def test_an_mlflow_zip_upload_loads_as_the_same_model(demo_workspace: Any, folder: Path) -> None:
     original = load_model(str(demo_workspace.repo_model_dir))
     data = zip_dir(demo_workspace.repo_model_dir, "repo_model/")
-    source = uploads.store_model_upload(data, "repo_model.zip")
+    source = uploads.store_model_upload(data, "repo_model.zip", folder)
     assert (Path(source) / "MLmodel").is_file() and config.is_upload(source)
     uploaded = load_model(source, allow_pickle=False)
     assert uploaded.metadata.sha256 == original.metadata.sha256
-    assert uploads.store_model_upload(data, "again.zip") == source  # same bytes: stored once, by content hash
+    assert uploads.store_model_upload(data, "again.zip", folder) == source  # same bytes: stored once, by content
 
 
 @pytest.mark.parametrize(
@@ -87,30 +95,33 @@ def test_an_mlflow_zip_upload_loads_as_the_same_model(demo_workspace: Any) -> No
         ({"MLmodel": b"x"}, ("model.pkl",)),
     ],
 )
-def test_unsafe_zip_entries_are_refused_and_nothing_escapes(entries: dict[str, bytes], links: tuple[str, ...]) -> None:
+def test_unsafe_zip_entries_are_refused_and_nothing_escapes(
+    entries: dict[str, bytes], links: tuple[str, ...], folder: Path
+) -> None:
     data = zip_bytes(entries, links=links)
     with pytest.raises(SourceError, match="unsafe entry"):
-        uploads.store_model_upload(data, "evil.zip")
+        uploads.store_model_upload(data, "evil.zip", folder)
     root = config.upload_root()
-    assert not (root / "escaped.txt").exists() and not (root.parent / "escaped.txt").exists()
-    assert not (root / uploads.sha256_bytes(data)).exists()
+    for base in (folder, root, root.parent):
+        assert not (base / "escaped.txt").exists()
+    assert not (folder / uploads.sha256_bytes(data)).exists()
 
 
-def test_zip_bombs_are_refused_by_size(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_zip_bombs_are_refused_by_size(monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:
     monkeypatch.setattr(uploads, "MAX_UNZIPPED_BYTES", 10_000)
     with pytest.raises(SourceError, match="more than"):
-        uploads.store_model_upload(zip_bytes({"MLmodel": b"x", "big.bin": b"\0" * 50_000}), "bomb.zip")
+        uploads.store_model_upload(zip_bytes({"MLmodel": b"x", "big.bin": b"\0" * 50_000}), "bomb.zip", folder)
 
 
-def test_data_uploads_keep_their_format(tmp_path: Path) -> None:
+def test_data_uploads_keep_their_format(tmp_path: Path, folder: Path) -> None:
     frame = pd.DataFrame({"a": [1, 2], "b": ["x", "y"]})
     frame.to_parquet(tmp_path / "d.parquet")
-    parquet = uploads.store_data_upload((tmp_path / "d.parquet").read_bytes(), "d.csv")
-    csv = uploads.store_data_upload(b"a,b\n1,x\n2,y\n", "d.parquet")
-    assert parquet.endswith(".parquet") and csv.endswith(".csv")
+    parquet = uploads.store_data_upload((tmp_path / "d.parquet").read_bytes(), "d.csv", folder)
+    csv = uploads.store_data_upload(b"a,b\n1,x\n2,y\n", "d.parquet", folder)
+    assert parquet.endswith("d.parquet") and csv.endswith("d.csv")  # the user's name, the content's format
     assert pd.read_parquet(parquet).equals(frame)
     with pytest.raises(DataError, match="binary"):
-        uploads.store_data_upload(b"\x00\x01\x02" * 10, "d.csv")
+        uploads.store_data_upload(b"\x00\x01\x02" * 10, "d.csv", folder)
 
 
 def test_server_paths_must_be_below_the_allowed_folders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -124,9 +135,13 @@ def test_server_paths_must_be_below_the_allowed_folders(tmp_path: Path, monkeypa
     for bad in (outside / "model.skops", allowed / ".." / "outside" / "model.skops", allowed / "link.skops"):
         with pytest.raises(SourceError, match="outside the folders"):
             config.check_allowed_path(bad)
-    with pytest.raises(SourceError, match="outside the folders"):
-        config.check_tracking_uri(f"sqlite:///{outside / 'mlflow.db'}")
+    offered = f"sqlite:///{outside / 'mlflow.db'}"
+    monkeypatch.setenv("MODELGAP_TRUSTED_TRACKING_URIS", f"{offered},http://mlflow.internal:5000")
+    with pytest.raises(SourceError, match="outside the folders"):  # offered, but a file store must be allowed too
+        config.check_tracking_uri(offered)
     config.check_tracking_uri("http://mlflow.internal:5000")  # servers are not paths
+    with pytest.raises(SourceError, match="not one this server offers"):
+        config.check_tracking_uri("http://mlflow.elsewhere:5000")
 
 
 def test_a_spec_survives_the_round_trip_through_the_url() -> None:

@@ -15,6 +15,8 @@ from factories import fitted, save_skops
 from scipy import stats
 from streamlit.testing.v1 import AppTest
 
+from modelgap.explanations.rows import choose_rows
+
 APP = Path(__file__).resolve().parent.parent / "app.py"
 PAGE = "pages/explanations.py"
 TIMEOUT = 240  # the first run loads both demo models and computes predictions and SHAP
@@ -99,7 +101,11 @@ def logit(p: float) -> float:
 def test_importances_and_rank_correlation_match_native_shap(page: AppTest, native: dict[str, Any]) -> None:
     rows = explained_rows(page)
     assert len(rows) == 1000
-    X = native["data"].loc[rows]
+    # the importance comes from the 900 uniform random rows (the 100 largest disagreements are shown apart):
+    # the same seeded draw as the section's, which does not depend on the disagreements
+    random = list(choose_rows(native["data"], None, 900, seed=0).random)
+    assert set(random) <= set(rows)
+    X = native["data"].loc[random]
     table = frame_with(page, "repo_importance").set_index("feature")
     for side in ("repo", "deployed"):
         expected = tree_shap(native["models"][side], X).abs().mean().reindex(table.index, fill_value=0.0)

@@ -80,6 +80,8 @@ def environment(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MODELGAP_ALLOWED_DIRS", str(world.root))
     monkeypatch.setenv("MODELGAP_DEMO_DIR", str(world.root / "no-demo"))
     monkeypatch.setenv("MODELGAP_GIT_REPO", str(world.repo))
+    monkeypatch.setenv("MODELGAP_TRUSTED_TRACKING_URIS", world.tracking_uri)  # the operator offers this registry
+    monkeypatch.setenv("MODELGAP_ALLOWED_ENDPOINTS", world.url)  # and this endpoint
     for name in ("MLFLOW_TRACKING_URI", "MODELGAP_ALLOW_PICKLE_UPLOADS", "MODELGAP_ENDPOINT_TOKEN"):
         monkeypatch.delenv(name, raising=False)
 
@@ -138,7 +140,7 @@ def test_git_picker_lists_the_revisions_that_changed_the_path_and_applies_one(wo
 def test_endpoint_picker_checks_the_endpoint_and_pairs_it_with_a_registry_model(world: World) -> None:
     at = open_app(**local_link(world))
     at.selectbox(key=pick("deployed", "kind")).set_value("endpoint").run()
-    at.text_input(key=pick("deployed", "endpoint")).input(world.url).run()
+    at.selectbox(key=pick("deployed", "endpoint")).set_value(world.url).run()
     at.button(key=pick("deployed", "check")).click().run()
     assert any(s.value.startswith("OK:") and world.url in s.value for s in at.success), [s.value for s in at.success]
     at.selectbox(key=pick("deployed", "meta_model")).set_value(world.registered).run()
@@ -158,12 +160,15 @@ def test_endpoint_picker_checks_the_endpoint_and_pairs_it_with_a_registry_model(
     assert [m.value for m in at.metric if m.label == "Same settings"] == ["Unknown"]
 
 
-def test_a_dead_endpoint_shows_an_error_and_keeps_the_previous_comparison(world: World) -> None:
+def test_a_dead_endpoint_shows_an_error_and_keeps_the_previous_comparison(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dead = f"http://127.0.0.1:{free_port()}/invocations"
+    monkeypatch.setenv("MODELGAP_ALLOWED_ENDPOINTS", f"{world.url},{dead}")
     at = open_app(**local_link(world))
     before = dict(at.query_params)
-    dead = f"http://127.0.0.1:{free_port()}/invocations"
     at.selectbox(key=pick("deployed", "kind")).set_value("endpoint").run()
-    at.text_input(key=pick("deployed", "endpoint")).input(dead).run()
+    at.selectbox(key=pick("deployed", "endpoint")).set_value(dead).run()
     at.button(key=pick("deployed", "check")).click().run()
     assert any("not reachable" in e.value for e in at.error), [e.value for e in at.error]
     at.button(key="modelgap.pick.apply").click().run()
@@ -173,11 +178,12 @@ def test_a_dead_endpoint_shows_an_error_and_keeps_the_previous_comparison(world:
     assert [m.value for m in at.metric if m.label == "Same settings"] == ["Yes"]
 
 
-def test_credentials_in_the_endpoint_url_are_refused(world: World) -> None:
+def test_credentials_in_the_endpoint_url_are_refused(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    secret_url = world.url.replace("http://", "http://alice:s3cret@")
+    monkeypatch.setenv("MODELGAP_ALLOWED_ENDPOINTS", secret_url)  # an operator listed it with its password
     at = open_app(**local_link(world))
     at.selectbox(key=pick("deployed", "kind")).set_value("endpoint").run()
-    secret_url = world.url.replace("http://", "http://alice:s3cret@")
-    at.text_input(key=pick("deployed", "endpoint")).input(secret_url).run()
+    at.selectbox(key=pick("deployed", "endpoint")).set_value(secret_url).run()
     assert any("user name and password" in e.value for e in at.error)
     assert "s3cret" not in " ".join(e.value for e in at.error)
     assert pick("deployed", "check") not in [b.key for b in at.button]  # nothing is sent to that URL

@@ -183,7 +183,7 @@ def test_choosing_a_row_shows_its_drill_down(demo_params: dict[str, str], demo_l
     assert float(values["income"].replace(",", "")) == data.loc[row, "income"]  # every digit, no 2.3e+05
     assert metric(at, "Repo model predicts") == str(a[row]) and metric(at, "Deployed model predicts") == str(b[row])
     proba = figure(at, "Predicted probability of each class")["data"]
-    assert [t["name"] for t in proba] == ["deployed", "repo"]
+    assert [t["name"] for t in proba] == ["repo", "deployed"]  # repo first, as everywhere
     link = [p for p in at.page_link if "Explain row" in p.label]
     assert len(link) == 1 and link[0].proto.page == "explanations"
     assert f"row={row}" in link[0].proto.query_string.split("&")  # the link carries the row to Explanations

@@ -73,6 +73,7 @@ def env(store: Store) -> Iterator[Store]:
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("MODELGAP_DEMO_DIR", str(store.data.parent / "no-demo"))
         mp.setenv("MODELGAP_ALLOWED_DIRS", str(store.data.parent))
+        mp.setenv("MODELGAP_TRUSTED_TRACKING_URIS", store.uri)  # the operator offers this registry
         mp.delenv("MLFLOW_TRACKING_URI", raising=False)
         yield store
 
@@ -250,8 +251,10 @@ def test_overview_with_an_endpoint_has_a_serving_parity_card(env: Store, faulty:
     deployed, _, _ = fitted("gbm")
     faulty.behaviours["labels"] = labels_of(deployed)
     at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
-    at.query_params.update({**params(env), "deployed": faulty.url("labels"), "shap": "0"})
-    at.run()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MODELGAP_ALLOWED_ENDPOINTS", faulty.base)  # the operator lists this endpoint
+        at.query_params.update({**params(env), "deployed": faulty.url("labels"), "shap": "0"})
+        at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert any(h.value == "Does the endpoint serve what it claims?" for h in at.subheader)
     assert any("Serving-parity results are not available" in i.value and "--deployed-meta" in i.value for i in at.info)

@@ -5,6 +5,7 @@ artifacts folder. Waits are for content (Playwright's `expect`), never sleeps.""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,8 @@ import pytest
 from browsing import FIRST_LOAD_MS, STEP_MS, VIEWPORT, demo_app, settled
 from playwright.sync_api import expect
 from servers import RunningServer
+
+from modelgap.words import VERDICT_WORDS
 
 pytestmark = pytest.mark.browser
 
@@ -46,7 +49,10 @@ def test_the_downloaded_html_report_opens_offline_with_its_charts(
             button.click()
         saved = tmp_path / download.value.suggested_filename
         download.value.save_as(saved)
-        assert saved.name == "modelgap-report.html" and saved.stat().st_size > 1_000_000  # plotly.js is inline
+        # named after the two models and the day: modelgap_<repo>_vs_<deployed>_<yyyymmdd>.html
+        days = {(date.today() - timedelta(days=d)).strftime("%Y%m%d") for d in (0, 1)}
+        assert saved.name in {f"modelgap_repo-model_vs_credit-risk-champion_{d}.html" for d in days}, saved.name
+        assert saved.stat().st_size > 1_000_000  # plotly.js is inline
 
         offline = context.new_page()
         blocked: list[str] = []
@@ -62,7 +68,8 @@ def test_the_downloaded_html_report_opens_offline_with_its_charts(
         offline.route("**/*", route)
         offline.on("pageerror", lambda exc: errors.append(str(exc)))
         offline.goto(saved.as_uri())
-        expect(offline.locator(f"#verdict.{status} .status")).to_have_text(status.upper())
+        expect(offline.locator(f"#verdict.{status} .status .badge")).to_have_text(status.upper())
+        expect(offline.locator(f"#verdict.{status} .status")).to_contain_text(VERDICT_WORDS[status])  # the app's
         expect(offline.locator(".js-plotly-plot .main-svg").first).to_be_visible()
         expect(offline.locator("#chart-drift .main-svg").first).to_be_visible()  # the data section's chart
         assert offline.locator(".plotly .bars .point").count() > 10  # bars drawn

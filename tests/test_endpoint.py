@@ -253,6 +253,7 @@ def test_credentials_come_from_the_environment_and_are_never_shown(
 
     faulty.behaviours["auth"] = answer
     monkeypatch.setenv("MODELGAP_ENDPOINT_TOKEN", "s3cret-token")
+    monkeypatch.setenv("MODELGAP_ALLOWED_ENDPOINTS", faulty.base)  # the token is configured for this server
     ep = _endpoint(faulty.url("auth"))
     ep.predict_labels(X.head(3))
     assert faulty.seen("auth")[-1]["auth"] == "Bearer s3cret-token"
@@ -270,6 +271,7 @@ def test_credentials_come_from_the_environment_and_are_never_shown(
 def test_refused_credentials_say_so(faulty: FaultyServer, monkeypatch: pytest.MonkeyPatch) -> None:
     faulty.behaviours["locked"] = lambda _f, _s: json_reply(401, {"message": "Unauthorized"})
     monkeypatch.setenv("MODELGAP_ENDPOINT_TOKEN", "wrong-token")
+    monkeypatch.setenv("MODELGAP_ALLOWED_ENDPOINTS", faulty.base)
     ep = _endpoint(faulty.url("locked"))
     with pytest.raises(EndpointError) as info:
         ep.predict_labels(ROWS.head(3))

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from scipy.stats import binomtest
 
 from modelgap.readiness import CHECKS, get_check
 
@@ -94,6 +95,38 @@ def additivity(repo_failed: bool, deployed_failed: bool) -> dict[str, Any]:
 
 def parity(**kw: Any) -> dict[str, Any]:
     return {"n_rows": 1000, **kw}
+
+
+def flips(negative: int, positive: int, n: int = 1000) -> dict[str, Any]:
+    """A flips record with McNemar's exact p-value from scipy's binomial test of the discordant rows."""
+    p = binomtest(positive, negative + positive, 0.5).pvalue if negative + positive else 1.0
+    return {
+        "n_rows": n,
+        "negative_flips": negative,
+        "positive_flips": positive,
+        "accuracy_change": (positive - negative) / n,
+        "mcnemar_p_value": p,
+    }
+
+
+P_40_15 = binomtest(15, 55, 0.5).pvalue  # 40 rows newly wrong, 15 newly right: p ~ 0.0011
+P_30_20 = binomtest(20, 50, 0.5).pvalue  # p ~ 0.20
+
+
+def retrained(
+    status: str = "reproduced", excess: float | None = None, noise: float | None = None, rate: float | None = None
+) -> dict[str, Any]:
+    """A retraining section: the deployed side's status and the noise floor (None: unknown)."""
+    reasons = {"not_retrainable": "No training data was found for it.", "differs": "The refit differs on 3% of rows."}
+    side = {"status": status, "method": "refit", "reason": reasons.get(status, "Same predictions on all rows.")}
+    return {
+        "repo": dict(side, status="reproduced"),
+        "deployed": side,
+        "noise": {"side": "deployed", "seeds": 5, "disagreement_rate": noise, "reason": "" if noise else "no seeds"},
+        "excess": excess,
+        "repo_vs_deployed_rate": rate,
+        "n_rows": 1000,
+    }
 
 
 @dataclass
@@ -223,11 +256,43 @@ CASES: dict[str, list[Row]] = {
         Row("count_with_n", base(metrics={"flips": {"negative_flips": 10, "n_rows": 100}}), "fail", 0.1),
         Row("absent", base(predictions=preds()), "skipped"),
     ],
+    "accuracy_change_significance": [
+        Row("drop_by_chance", base(predictions=preds(flips=flips(30, 20))), "pass", P_30_20, says="chance"),
+        Row("drop_beyond_chance", base(predictions=preds(flips=flips(40, 15))), "warn", P_40_15, says="2.5% lower"),
+        Row("gain_beyond_chance", base(predictions=preds(flips=flips(15, 40))), "pass", P_40_15, says="higher"),
+        Row("same", base(predictions=preds(flips=flips(0, 0))), "pass", 1.0, says="same accuracy"),
+        Row("stricter_alpha", base(predictions=preds(flips=flips(40, 15))), "pass", P_40_15, {"alpha": 0.001}),
+        Row(
+            "drop_as_fail",
+            base(metrics={"flips": flips(40, 15)}),
+            "fail",
+            P_40_15,
+            {"on_significant_drop": "fail"},
+            says="40 rows newly wrong",
+        ),
+        Row("older_report", base(predictions=preds(flips={"negative_flip_rate": 0.01})), "skipped", says="older"),
+        Row("regression", base(predictions=preds(task="regression")), "skipped", says="regression"),
+        Row("absent", base(predictions=preds()), "skipped", says="--target"),
+    ],
     "importance_rank_correlation": [
         Row("same_order", base(explanations=expl(rank_correlation=0.95)), "pass", 0.95),
         Row("warn", base(explanations=expl(rank_correlation=0.7)), "warn", 0.7),
         Row("fail", base(explanations=expl(rank_correlation=0.1)), "fail", 0.1),
         Row("too_few", base(explanations=expl(rank_correlation=None)), "skipped"),
+        Row("absent", base(), "skipped", says="SHAP"),
+    ],
+    "top_weighted_rank_agreement": [
+        Row("same_top", base(explanations=expl(rank_biased_overlap=0.92, rank_biased_overlap_p=0.9)), "pass", 0.92),
+        Row(
+            "top_swapped",
+            base(explanations=expl(rank_biased_overlap=0.7, top_k_repo=["b", "a"], top_k_deployed=["a", "b"])),
+            "warn",
+            0.7,
+            says="b in the repo model, a in the deployed one",
+        ),
+        Row("fail", base(explanations=expl(rank_biased_overlap=0.3)), "fail", 0.3, says="fails below 0.5"),
+        Row("stricter", base(explanations=expl(rank_biased_overlap=0.85)), "warn", 0.85, {"warn": 0.9}),
+        Row("older_report", base(explanations=expl()), "skipped", says="rank-biased overlap"),
         Row("absent", base(), "skipped", says="SHAP"),
     ],
     "top_k_overlap": [
@@ -301,6 +366,24 @@ CASES: dict[str, list[Row]] = {
         Row("many", base(parity=parity(differing_rows=list(range(50)))), "fail", 0.05),
         Row("errors", base(parity=parity(n_differing=0, n_errors=2)), "warn", 0.0, says="failed"),
         Row("absent", base(), "skipped", says="endpoint"),
+    ],
+    "deployed_reproducible": [
+        Row("reproduced", base(retraining=retrained("reproduced")), "pass", "reproduced", says="reproduces"),
+        Row("within_noise", base(retraining=retrained("within_noise")), "pass", "within_noise", says="noise"),
+        Row("differs", base(retraining=retrained("differs")), "warn", "differs", says="not what its recorded recipe"),
+        Row("differs_strict", base(retraining=retrained("differs")), "fail", "differs", {"on_differs": "fail"}),
+        Row("cannot", base(retraining=retrained("not_retrainable")), "info", "not_retrainable", says="no training"),
+        Row("absent", base(), "skipped", says="--retrain"),
+    ],
+    "retraining_noise_excess": [
+        Row("within", base(retraining=retrained(excess=1.5, noise=0.02, rate=0.03)), "pass", 1.5, says="1.5x"),
+        Row("warn", base(retraining=retrained(excess=3.3, noise=0.02, rate=0.066)), "warn", 3.3, says="3.3x"),
+        Row("fail", base(retraining=retrained(excess=8.0, noise=0.01, rate=0.08)), "fail", 8.0, says="fails above 5x"),
+        Row("from_rates", base(retraining=retrained(noise=0.01, rate=0.03)), "warn", 3.0),
+        Row("deterministic", base(retraining=retrained(noise=0.0, rate=0.05)), "info", None, says="real difference"),
+        Row("both_zero", base(retraining=retrained(noise=0.0, rate=0.0)), "pass", 0.0),
+        Row("unknown_noise", base(retraining=retrained()), "skipped", says="noise is unknown"),
+        Row("absent", base(), "skipped"),
     ],
 }
 CASES["max_probability_shift"][4].report["deployed"]["has_probabilities"] = False

@@ -108,7 +108,7 @@ def test_reports_written_by_the_cli(ws: Workspace) -> None:
     assert report["verdict"]["policy"]["source"] == str(ws.dir / "pass.toml")
     assert report["verdict"]["policy"]["checks"]["schema_compatibility"]["new_columns"] == "pass"
     markdown = (ws.dir / "out.md").read_text()
-    assert "release check: PASS" in markdown
+    assert "PASS · Ready to release" in markdown
     html = (ws.dir / "out.html").read_text()
     assert html.startswith("<!DOCTYPE html>") and 'class="banner pass"' in html
 

@@ -70,14 +70,18 @@ def test_markdown_has_the_verdict_and_every_failing_and_warning_check(report: di
     text = render_markdown(report)
     verdict = report["verdict"]
     assert verdict["status"] == "fail"  # the fixture's models disagree on >5% of rows
-    assert text.startswith("## ") and "release check: FAIL" in text.splitlines()[0]
-    assert verdict["headline"] in plain(text)
+    lines = text.splitlines()
+    assert lines[0] == "## Is the repo model ready to replace the deployed model?"  # the app's title
+    assert lines[2].startswith("**❌ FAIL · Not ready to release** — ")  # the app's badge and words
     failing = [c for c in verdict["checks"] if c["status"] == "fail"]
     warning = [c for c in verdict["checks"] if c["status"] == "warn"]
     assert failing and warning
+    n_fail, n_warn = len(failing), len(warning)
+    assert f"{n_fail} check{'s' if n_fail > 1 else ''} fail" in lines[2]  # the count line agrees with the lists
     body = plain(text)
     for c in failing + warning:
         assert c["title"] in body and c["message"] in body, c["name"]
+    assert f"Failing checks ({n_fail})" in body and f"Warnings ({n_warn})" in body
     assert body.index("Failing checks") < body.index("Warnings") < body.index("Key numbers")
     rate = report["predictions"]["disagreement_rate"]
     assert f"{100 * rate:.1f}%" in text
@@ -89,7 +93,7 @@ def test_markdown_is_short_and_link_free(report: dict[str, Any], rich: Compariso
     for text in (render_markdown(report), render_markdown(huge)):
         assert len(text) < GITHUB_COMMENT_LIMIT
         assert "http" not in text and "](" not in text and "<a " not in text
-    assert "4990 more parameter differences" in render_markdown(huge)
+    assert "4990 more setting differences" in render_markdown(huge)
     path = tmp_path / "r.md"
     write_markdown(rich, path)
     assert path.read_text() == render_markdown(rich)  # a Comparison and its dict render the same

@@ -44,7 +44,9 @@ def _assert_same(a: Any, b: Any) -> None:
     notes = db.pop("notes")
     assert any("importance aggregated in Spark" in n for n in notes)
     assert da.keys() == db.keys()
-    for key in ("n_rows", "output", "method", "top_k_repo", "top_k_deployed", "sign_flips", "complete"):
+    keys = ("n_rows", "output", "method", "top_k_repo", "top_k_deployed", "sign_flips", "complete", "row_selection")
+    assert (da["where_they_disagree"] or {}).get("n_rows") == (db["where_they_disagree"] or {}).get("n_rows")
+    for key in keys:
         assert da[key] == db[key], key
 
 
@@ -70,7 +72,10 @@ def test_tree_shap_on_spark_equals_pandas_and_native_shap(spark: Any, tmp_path: 
         native = np.asarray(shap.TreeExplainer(model).shap_values(X))
         native = native[..., 1] if native.ndim == 3 else native
         np.testing.assert_allclose(values[["x1", "x2", "x3"]].to_numpy(), native, rtol=0, atol=1e-9)
-        expected = np.abs(native).mean(axis=0)
+        # the importance is the mean over the uniform random rows only (the largest disagreements are apart)
+        random = b.X.index.get_indexer(b.statistics_rows)
+        assert 0 < len(random) < b.n_rows and (random >= 0).all()
+        expected = np.abs(native[random]).mean(axis=0)
         np.testing.assert_allclose(b.features.loc[["x1", "x2", "x3"], column].to_numpy(), expected, atol=1e-12)
 
 

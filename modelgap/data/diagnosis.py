@@ -22,6 +22,7 @@ from typing import Any
 
 from modelgap.data.drift import SEVERITIES
 from modelgap.data.pairs import DatasetDrift
+from modelgap.values import number as _number
 
 MIN_SLICE_ROWS = 30
 SLICE_LIFT = 2.0
@@ -59,13 +60,6 @@ class DiagnosisRow:
         ratio = self.importance_ratio
         change = abs(math.log(ratio)) if ratio and ratio > 0 else 0.0
         return (len(self.flags), psi, change)
-
-
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    f = float(value)
-    return f if math.isfinite(f) else None
 
 
 def _first(rec: Mapping[str, Any], keys: tuple[str, ...]) -> Any:

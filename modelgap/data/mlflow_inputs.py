@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
@@ -12,6 +11,8 @@ from urllib.parse import unquote, urlparse
 from modelgap.data.refs import DatasetRef, ModelLineage
 from modelgap.errors import ModelgapError
 from modelgap.model import LoadedModel
+from modelgap.redact import redact_uri
+from modelgap.values import one_line
 
 CONTEXT_TAG = "mlflow.data.context"
 _URI_KEYS = ("uri", "path", "url", "table_name", "delta_table_name", "dataset_source", "location")
@@ -51,7 +52,7 @@ def add_mlflow_inputs(lineage: ModelLineage, model: LoadedModel, fallback_uri: s
         lineage.notes.append(f"Could not read the model's MLflow run {run_id}: {err.one_line()}")
         return
     except Exception as exc:  # noqa: BLE001 - lineage is informative: the comparison goes on, the reason is kept
-        text = " ".join(str(exc).split())[:200]
+        text = one_line(exc)
         lineage.notes.append(f"Could not read the model's MLflow run {run_id} ({type(exc).__name__}: {text}).")
         return
     inputs = getattr(getattr(run, "inputs", None), "dataset_inputs", None) or []
@@ -95,7 +96,7 @@ def dataset_ref(dataset_input: Any) -> DatasetRef:
 
 def redact(uri: str) -> str:
     """Never echo credentials embedded in a URI."""
-    return re.sub(r"//[^/@]+@", "//***@", uri)
+    return redact_uri(uri)
 
 
 def local_path(uri: str | None) -> Path | None:

@@ -23,6 +23,7 @@ from modelgap.data.result import DataComparison
 from modelgap.data.sampling import DEFAULT_ROW_BUDGET, TableSample, read_sample, sample_frame
 from modelgap.errors import ModelgapError
 from modelgap.tables import DEFAULT_CHUNK_ROWS
+from modelgap.values import one_line
 
 if TYPE_CHECKING:
     from modelgap.comparison import Comparison, ProgressFn
@@ -42,15 +43,15 @@ class DataEngine:
 
 
 def build_data(comparison: Comparison, progress: ProgressFn, engine: DataEngine | None = None) -> None:
-    """Section builder: store a DataComparison in comparison.sections["data"]; never raise for bad data."""
+    """Section builder: store a DataComparison in comparison.sections.data; never raise for bad data."""
     try:
-        comparison.sections["data"] = compare_data(comparison, progress, engine)
+        comparison.sections.data = compare_data(comparison, progress, engine)
     except ModelgapError as err:
         comparison.errors["data"] = err.one_line()
     except Exception as exc:  # one section failing must not lose the others; the reason is kept
         if os.environ.get("MODELGAP_DEBUG"):
             raise
-        text = " ".join(str(exc).split())[:300]
+        text = one_line(exc)
         comparison.errors["data"] = f"unexpected {type(exc).__name__}: {text}"
 
 

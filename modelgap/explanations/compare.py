@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from modelgap.errors import IncompatibleModelsError
+from modelgap.explanations import rows as row_choice
 from modelgap.explanations import stats
 from modelgap.explanations.result import Additivity, Explanation
 
@@ -21,6 +22,8 @@ class ExplanationComparison:
 
     `repo_values` / `deployed_values`: SHAP per row (index = row) and input column (the union of both models'
     columns; 0 for a column a model does not use). `features`: one row per feature, most important first.
+    `features`, the ranks, their agreement and the sign flips come from `random_rows` only (rows.py: the
+    uniform random rows); the per-row views use every explained row, the largest disagreements included.
     """
 
     repo: Explanation
@@ -39,6 +42,9 @@ class ExplanationComparison:
     sign_flips: list[str]
     notes: list[str] = field(default_factory=list)
     importance: Importance | None = None  # per target, computed elsewhere (the Spark engine aggregates it)
+    rank_biased_overlap: float | None = None  # top-weighted agreement of the rankings (p = stats.RBO_P)
+    selection: row_choice.RowSelection | None = None  # how the rows were chosen (None: by the caller)
+    random_rows: pd.Index | None = None  # the rows behind the global statistics (None: every explained row)
 
     @property
     def n_rows(self) -> int:
@@ -101,7 +107,12 @@ class ExplanationComparison:
     def for_target(self, target: str) -> ExplanationComparison:
         """The same comparison for another class (multiclass)."""
         return compare_explanations(
-            self.repo, self.deployed, top_k=self.top_k, target=target, importance=self.importance
+            self.repo,
+            self.deployed,
+            top_k=self.top_k,
+            target=target,
+            importance=self.importance,
+            selection=self.selection,
         )
 
     def row(self, row: Any) -> pd.DataFrame:
@@ -187,6 +198,8 @@ class ExplanationComparison:
             "method": self.method,
             "features": self.feature_records(),
             "rank_correlation": self.rank_correlation,
+            "rank_biased_overlap": self.rank_biased_overlap,
+            "rank_biased_overlap_p": stats.RBO_P,
             "top_k": self.top_k,
             "top_k_overlap": self.top_k_overlap,
             "top_k_repo": self.top_k_repo,
@@ -195,6 +208,8 @@ class ExplanationComparison:
             "additivity": {side: a.to_dict() for side, a in self.additivity.items()},
             "base_values": {"repo": self.repo_base, "deployed": self.deployed_base},
             "complete": {"repo": not self.repo.stopped, "deployed": not self.deployed.stopped},
+            "row_selection": row_choice.selection_dict(self.selection, self.statistics_rows, self.X.index),
+            "where_they_disagree": self.where_they_disagree(),
         }
         if self.class_label is not None:
             out["class"] = self.class_label
@@ -205,14 +220,25 @@ class ExplanationComparison:
                 c = self if t == self.target else self.for_target(t)
                 per_class[t] = {
                     "rank_correlation": c.rank_correlation,
+                    "rank_biased_overlap": c.rank_biased_overlap,
                     "top_k_overlap": c.top_k_overlap,
                     "sign_flips": c.sign_flips,
                     "features": c.feature_records(),
+                    "where_they_disagree": c.where_they_disagree(),
                 }
             out["per_class"] = per_class
         if self.notes:
             out["notes"] = list(self.notes)
         return out
+
+    @property
+    def statistics_rows(self) -> pd.Index:
+        """The rows the importance, ranks and sign flips come from (the random rows)."""
+        return self.random_rows if self.random_rows is not None else self.X.index
+
+    def where_they_disagree(self) -> dict[str, Any] | None:
+        """Mean |SHAP| per feature on the explained rows whose predictions disagree (None: not known)."""
+        return row_choice.where_they_disagree(self.selection, self.repo_values, self.deployed_values)
 
     def summary_lines(self, top_n: int = 8) -> list[str]:
         from modelgap.explanations.summary import summary_lines
@@ -248,11 +274,13 @@ def compare_explanations(
     top_k: int = 5,
     target: str | None = None,
     importance: Importance | None = None,
+    selection: row_choice.RowSelection | None = None,
 ) -> ExplanationComparison:
     """Compare two explanations of the same rows in the same output space, for one target.
 
-    `importance` (target -> (repo, deployed) mean |SHAP| per feature over the rows both explained) replaces the
-    importance computed here from the values: the Spark engine aggregates it on the executors.
+    `selection` (rows.choose_rows) says which rows are the random ones: the feature table, ranks, rank agreement
+    and sign flips come from them only. `importance` (target -> (repo, deployed) mean |SHAP| per feature over
+    those rows) replaces the importance computed here from the values: the Spark engine aggregates it.
     """
     if repo_exp.output != deployed_exp.output:
         raise IncompatibleModelsError(
@@ -279,7 +307,10 @@ def compare_explanations(
     rv = repo_exp.values[target].loc[rows].reindex(columns=feats, fill_value=0.0)
     dv = deployed_exp.values[dkey].loc[rows].reindex(columns=feats, fill_value=0.0)
     given = importance.get(target) if importance is not None else None
-    table = _feature_table(X, rv, dv, given)
+    picked, fell_back = row_choice.global_rows(selection, rows)
+    if fell_back:
+        notes.append(row_choice.FALLBACK_NOTE)
+    table = _feature_table(X.loc[picked], rv.loc[picked], dv.loc[picked], given)
     k = max(1, min(top_k, len(feats)))
     top_r = stats.top_k(table["repo_importance"].reindex(feats), k)
     top_d = stats.top_k(table["deployed_importance"].reindex(feats), k)
@@ -304,6 +335,11 @@ def compare_explanations(
         sign_flips=[str(f) for f in table.index[table["sign_flip"]]],
         notes=notes,
         importance=importance,
+        rank_biased_overlap=stats.rank_biased_overlap(
+            table["repo_importance"].reindex(feats), table["deployed_importance"].reindex(feats)
+        ),
+        selection=selection,
+        random_rows=picked if selection is not None else None,
     )
 
 

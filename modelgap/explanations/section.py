@@ -1,18 +1,21 @@
 """The `explanations` section of a comparison: SHAP for both models on chosen rows of the sample.
 
-Rows: the largest disagreements first (from the predictions section), then a seeded random sample, up to
-`--shap-rows`. A model that cannot be explained is recorded in `comparison.errors`, never raised.
+Rows (rows.choose_rows): a seeded uniform random sample of the sample rows, which alone gives the importance,
+ranks and sign flips, plus the largest disagreements (from the predictions section), explained first and shown
+apart; up to `--shap-rows` in all, and up to `--endpoint-shap-rows` when a side is a scoring endpoint (each SHAP
+evaluation of an endpoint is an HTTP request: 200 rows of a 12-column model cost ~2,700 requests). A model that
+cannot be explained is recorded in `comparison.errors`, never raised.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-import numpy as np
 import pandas as pd
 
 from modelgap.errors import ModelgapError
@@ -21,7 +24,9 @@ from modelgap.explanations.compare import ExplanationComparison, compare_explana
 from modelgap.explanations.engine import ExplainSettings, explain
 from modelgap.explanations.outputs import choose_output_space
 from modelgap.explanations.result import StopCallback
+from modelgap.explanations.rows import RowSelection, choose_rows
 from modelgap.model import LoadedModel
+from modelgap.values import one_line
 
 if TYPE_CHECKING:
     from modelgap.comparison import Comparison, ProgressFn
@@ -35,33 +40,22 @@ DEFAULT_TOP_K = 5
 def pick_rows(
     sample: pd.DataFrame, disagreement: pd.Series | None, n: int, *, seed: int = 0, top: int = 20
 ) -> pd.Index:
-    """Up to n rows: the largest disagreements first (at least `top`, or a tenth of n), then random rows."""
-    n = max(0, min(n, len(sample)))
-    chosen: list[Any] = []
-    if disagreement is not None and n:
-        d = pd.to_numeric(disagreement, errors="coerce")
-        d = d[d.index.isin(sample.index) & (d > 0)]
-        n_top = min(n, max(top, n // 10))
-        chosen = list(d.sort_values(ascending=False, kind="stable").index[:n_top])
-    rest = sample.index[~sample.index.isin(chosen)]
-    k = n - len(chosen)
-    if k > 0:
-        rng = np.random.default_rng(seed)
-        picked = rng.choice(len(rest), size=k, replace=False)
-        chosen += list(rest[np.sort(picked)])
-    return pd.Index(chosen)
+    """Up to n rows in the order they are explained: the largest disagreements first (at least `top`, or a
+    tenth of n), then seeded uniform random rows (rows.choose_rows, which also says which rows are random)."""
+    return choose_rows(sample, disagreement, n, seed=seed, top=top).order
 
 
 Explainer = Callable[["Comparison", "ProgressFn"], "ExplanationComparison | None"]
 
 
 def build_explanations(comparison: Comparison, progress: ProgressFn, explainer: Explainer | None = None) -> None:
-    """Section builder: store an ExplanationComparison in comparison.sections["explanations"].
+    """Section builder: store an ExplanationComparison in comparison.sections.explanations.
 
     `explainer` computes it (default: explain_comparison, on the driver); the Spark engine passes its own.
     """
     if comparison.options.no_shap:
-        comparison.notes.append("Explanations skipped (--no-shap).")
+        flag = "--shap-rows 0" if comparison.options.shap_rows == 0 else "--no-shap"
+        comparison.notes.append(f"Explanations skipped ({flag}).")
         return
     if comparison.sample is None:
         comparison.notes.append("Explanations need sample data (--data); skipped.")
@@ -74,32 +68,128 @@ def build_explanations(comparison: Comparison, progress: ProgressFn, explainer: 
     except Exception as exc:  # one section failing must not lose the others; the reason is kept in errors
         if os.environ.get("MODELGAP_DEBUG"):
             raise
-        text = " ".join(str(exc).split())[:300]
+        text = one_line(exc)
         comparison.errors["explanations"] = f"unexpected {type(exc).__name__}: {text}"
         return
     if result is not None:
-        comparison.sections["explanations"] = result
+        comparison.sections.explanations = result
 
 
 def chosen_rows(comparison: Comparison) -> pd.Index:
-    """The sample rows to explain: the largest disagreements first, then seeded random rows (pick_rows)."""
+    """The sample rows to explain, in order: the largest disagreements first, then seeded random rows."""
+    return row_selection(comparison).order
+
+
+def row_selection(comparison: Comparison) -> RowSelection:
+    """Which sample rows to explain and which of them are the uniform random ones (rows.choose_rows)."""
     options = comparison.options
     sample = comparison.sample
     assert sample is not None
-    predictions = comparison.sections.get("predictions")
-    rows_frame = getattr(predictions, "rows", None)
-    disagreement = rows_frame["abs_diff"] if isinstance(rows_frame, pd.DataFrame) and "abs_diff" in rows_frame else None
-    return pick_rows(sample, disagreement, options.shap_rows, seed=options.seed, top=options.top_n)
+    predictions = comparison.sections.predictions
+    frame = getattr(predictions, "rows", None)
+    frame = frame if isinstance(frame, pd.DataFrame) else pd.DataFrame()
+    disagreement, disagrees = frame.get("abs_diff"), frame.get("disagrees")
+    return choose_rows(
+        sample, disagreement, row_budget(comparison), seed=options.seed, top=options.top_n, disagrees=disagrees
+    )
+
+
+def is_endpoint(model: LoadedModel) -> bool:
+    """A model explained through its scoring endpoint: every SHAP evaluation is an HTTP request."""
+    return model.estimator is None and model.metadata.flavor == "endpoint"
+
+
+def endpoint_sides(comparison: Comparison) -> list[tuple[str, LoadedModel]]:
+    pairs = (("repo", comparison.repo), ("deployed", comparison.deployed))
+    return [(side, model) for side, model in pairs if is_endpoint(model)]
+
+
+def row_budget(comparison: Comparison) -> int:
+    """--shap-rows, capped by --endpoint-shap-rows when a side is a scoring endpoint, and by the model-agnostic
+    row budget when a side has no estimator (it is explained on that many rows at most): the random rows that
+    give the importance are then not crowded out by the largest disagreements, which are explained first."""
+    options = comparison.options
+    budget = options.shap_rows
+    if endpoint_sides(comparison):
+        budget = min(budget, options.endpoint_shap_rows)
+    if comparison.repo.estimator is None or comparison.deployed.estimator is None:
+        budget = min(budget, int(options.extra.get("shap_agnostic_rows", DEFAULT_AGNOSTIC_ROWS)))
+    return max(0, budget)
+
+
+def shap_requests(model: LoadedModel, n_rows: int, n_features: int, plan: ExplainPlan) -> int:
+    """About how many requests model-agnostic SHAP sends to `model`'s endpoint for `n_rows` rows.
+
+    shap's PermutationExplainer makes `permutations` model calls per row, each on about 2 x features x
+    background rows; the endpoint client cuts every call into requests of `batch_size` rows; one more call
+    reads the explained rows' outputs. Rows whose values match the background take a few more calls.
+    """
+    agnostic = plan.settings.agnostic
+    n = min(n_rows, agnostic.max_rows)
+    batch = endpoint_batch_size(model)
+    background = min(agnostic.background_rows, len(plan.background))
+    per_call = math.ceil(2 * max(n_features, 1) * max(background, 1) / batch)
+    return n * agnostic.permutations * per_call + math.ceil(n / batch)
+
+
+def endpoint_batch_size(model: LoadedModel) -> int:
+    """Rows per request of the model's endpoint client (EndpointSettings.batch_size; 500 by default)."""
+    settings = getattr(getattr(getattr(model, "predictor", None), "client", None), "settings", None)
+    size = getattr(settings, "batch_size", None)
+    if isinstance(size, int) and not isinstance(size, bool) and size > 0:
+        return size
+    from modelgap.sources.endpoint_client import EndpointSettings
+
+    return EndpointSettings().batch_size
 
 
 def explain_comparison(comparison: Comparison, progress: ProgressFn) -> ExplanationComparison | None:
     """Explain both models on the chosen rows in their shared output space, then compare."""
-    rows = chosen_rows(comparison)
+    options = comparison.options
+    endpoints = endpoint_sides(comparison)
+    if endpoints and options.endpoint_shap_rows <= 0 < options.shap_rows:
+        comparison.notes.append(
+            "Explanations skipped: --endpoint-shap-rows 0 sends no SHAP requests to the scoring endpoint."
+        )
+        return None
+    selection = row_selection(comparison)
+    rows = selection.order
     if len(rows) == 0:
         comparison.notes.append("Explanations: no rows to explain (--shap-rows 0 or empty data).")
         return None
     assert comparison.sample is not None
-    return explain_rows(comparison, comparison.sample.loc[rows], progress)
+    if endpoints:  # said before the first request: the CLI's summary and the app's progress text show it
+        note = endpoint_note(comparison, len(rows))
+        comparison.notes.append(note)
+        progress(note, 0.0)
+    return explain_rows(comparison, comparison.sample.loc[rows], progress, selection=selection)
+
+
+def endpoint_note(comparison: Comparison, n_rows: int) -> str:
+    """How much traffic the comparison sends to each endpoint: predictions, then SHAP on `n_rows` rows."""
+    options = comparison.options
+    plan = explain_plan(comparison)
+    predictions = comparison.sections.predictions
+    n_predicted = int(getattr(predictions, "n_rows", 0) or 0)
+    parts = []
+    for side, model in endpoint_sides(comparison):
+        batch = endpoint_batch_size(model)
+        k = shap_requests(model, n_rows, _n_features(comparison, model), plan)
+        parts.append(
+            f"the {side} endpoint gets about {math.ceil(n_predicted / batch):,} request(s) for predictions "
+            f"({n_predicted:,} rows, {batch} per request) and about {k:,} for SHAP on {n_rows} rows"
+        )
+    cap = options.endpoint_shap_rows
+    capped = f" (--endpoint-shap-rows {cap})" if n_rows == cap < options.shap_rows else ""
+    return "Endpoint traffic: " + "; ".join(parts) + capped + "."
+
+
+def _n_features(comparison: Comparison, model: LoadedModel) -> int:
+    if model.feature_names:
+        return len(model.feature_names)
+    sample = comparison.sample
+    target = comparison.options.target
+    return len([c for c in sample.columns if c != target]) if sample is not None else 1
 
 
 @dataclass(frozen=True)
@@ -145,19 +235,25 @@ def explain_rows(
     progress: ProgressFn,
     *,
     should_stop: StopCallback | None = None,
+    selection: RowSelection | None = None,
 ) -> ExplanationComparison:
     """Explain both models on rows X of the sample exactly as the section does (same space, background, budget).
 
     Used by the section and to explain one more row on demand. `should_stop` ends the work between chunks
     (the caller's cancel button); the time budget per model (extra["shap_seconds"]) applies as well.
+    `selection` (the section's) says which rows are random: the global statistics come from those only.
     """
     plan = explain_plan(comparison)
     explanations = []
     for i, (side, model) in enumerate((("repo", comparison.repo), ("deployed", comparison.deployed))):
         deadline = time.monotonic() + plan.seconds
+        what, cost = f"the {side} model", ""
+        if is_endpoint(model):  # say what it costs: each SHAP evaluation is a request to the endpoint
+            k = shap_requests(model, len(X), _n_features(comparison, model), plan)
+            what, cost = f"the {side} model through its endpoint", f", about {k:,} requests"
 
-        def report(done: int, total: int, side: str = side, i: int = i) -> None:
-            progress(f"Explaining the {side} model ({done}/{total} rows)", (i + done / max(total, 1)) / 2)
+        def report(done: int, total: int, what: str = what, cost: str = cost, i: int = i) -> None:
+            progress(f"Explaining {what} ({done}/{total} rows{cost})", (i + done / max(total, 1)) / 2)
 
         def stop(deadline: float = deadline) -> bool:
             return time.monotonic() > deadline or (should_stop is not None and should_stop())
@@ -177,4 +273,4 @@ def explain_rows(
                 raise ModelgapError(f"Explaining the {side} model was cancelled.", "Start it again when ready.")
             raise nothing_explained(side, model, plan.seconds, exp.method)
         explanations.append(exp)
-    return compare_explanations(explanations[0], explanations[1], top_k=plan.top_k)
+    return compare_explanations(explanations[0], explanations[1], top_k=plan.top_k, selection=selection)

@@ -12,7 +12,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from modelgap.figures.colors import BASE_LAYOUT, DEPLOYED_COLOR, DISAGREE_COLOR, NEUTRAL_COLOR, REPO_COLOR
+from modelgap.data.drift import PSI_THRESHOLDS
+from modelgap.figures.colors import DEPLOYED_COLOR, DISAGREE_COLOR, NEUTRAL_COLOR, REPO_COLOR, layout
 
 SEVERITY_COLORS = {"none": "#C9CDD2", "low": "#8FB3E8", "moderate": "#E8B10E", "high": DISAGREE_COLOR}
 MISSING_LABEL = "(missing)"
@@ -50,7 +51,7 @@ def numeric_overlay(
     both = np.concatenate([ref, cur])
     fig = go.Figure()
     if both.size == 0:
-        fig.update_layout(BASE_LAYOUT, title=f"{column}: no numeric values to show", height=320)
+        fig.update_layout(layout(f"{column}: no numeric values to show", legend=False, height=320))
         return fig
     low, high = np.quantile(both, [clip_quantile, 1 - clip_quantile])
     if high <= low:
@@ -72,14 +73,12 @@ def numeric_overlay(
             )
         )
     fig.update_layout(
-        BASE_LAYOUT,
+        layout(f"{column}: {current_label} vs {reference_label}", height=360, legend_below=True),
         barmode="overlay",
-        title=f"{column}: {current_label} vs {reference_label}",
         xaxis_title=column,
         yaxis_title="share of rows",
         yaxis_tickformat=".0%",
         bargap=0,
-        height=360,
     )
     return fig
 
@@ -121,13 +120,11 @@ def category_bars(
             )
         )
     fig.update_layout(
-        BASE_LAYOUT,
+        layout(f"{column}: {current_label} vs {reference_label}", height=360, legend_below=True),
         barmode="group",
-        title=f"{column}: {current_label} vs {reference_label}",
         xaxis_title=column,
         yaxis_title="share of rows",
         yaxis_tickformat=".0%",
-        height=360,
     )
     return fig
 
@@ -137,7 +134,7 @@ def drift_ranking(
     *,
     title: str = "Drift per column (PSI)",
     top_n: int = 20,
-    thresholds: tuple[float, float] = (0.1, 0.25),
+    thresholds: tuple[float, float] = (PSI_THRESHOLDS[1], PSI_THRESHOLDS[2]),
 ) -> go.Figure:
     """Horizontal bars of each column's PSI, most drifted at the top, coloured by severity, with the
     moderate / high thresholds drawn. `columns` are DatasetDrift.to_dict()["columns"] records."""
@@ -162,5 +159,6 @@ def drift_ranking(
             annotation_text=f"{name} ≥ {value:g}",
             annotation_position="top",
         )
-    fig.update_layout(BASE_LAYOUT, title=title, xaxis_title="PSI", height=max(260, 90 + 28 * len(rows)))
+    # the thresholds' labels sit above the plot (annotation_position "top"): room for them under the title
+    fig.update_layout(layout(title, legend=True, height=max(260, 90 + 28 * len(rows))), xaxis_title="PSI")
     return fig

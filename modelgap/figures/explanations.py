@@ -13,20 +13,25 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from modelgap.figures.colors import (
-    BASE_LAYOUT,
+    CATEGORY_COLOR,
     DEPLOYED_COLOR,
     DISAGREE_COLOR,
     FEATURE_VALUE_SCALE,
     NEUTRAL_COLOR,
     REPO_COLOR,
+    layout,
 )
+
+SIDES = (("repo", REPO_COLOR), ("deployed", DEPLOYED_COLOR))  # repo first, as everywhere
 
 
 def _height(n: int, per: int = 28, minimum: int = 260) -> int:
     return max(minimum, 90 + per * n)
 
 
-def importance_bars(features: pd.DataFrame, *, top_n: int = 15, output: str = "") -> go.Figure:
+def importance_bars(
+    features: pd.DataFrame, *, top_n: int = 15, output: str = "", title: str | None = None
+) -> go.Figure:
     """Mean |SHAP| per feature, repo and deployed side by side; most important at the top."""
     top = features.head(top_n).iloc[::-1]
     names = [str(n) for n in top.index]
@@ -52,47 +57,58 @@ def importance_bars(features: pd.DataFrame, *, top_n: int = 15, output: str = ""
     )
     unit = f" ({output})" if output else ""
     fig.update_layout(
-        BASE_LAYOUT,
+        layout(title or "Feature importance: mean |SHAP|" + unit, height=_height(len(top), per=34)),
         barmode="group",
-        title="Feature importance: mean |SHAP|" + unit,
+        legend_traceorder="reversed",  # repo first in the legend; its bar is the upper one of each pair
         xaxis_title="mean |SHAP|" + unit,
-        height=_height(len(top), per=34),
     )
     return fig
 
 
 def rank_slope(features: pd.DataFrame, *, top_n: int = 15, big_change: int = 3) -> go.Figure:
-    """Each feature's rank in the deployed model (left) and the repo model (right); big moves in red."""
+    """Each feature's rank in the repo model (left) and the deployed model (right), named on both sides;
+    big moves and sign flips in red."""
     top = features.head(top_n)
+    longest = max((len(str(n)) for n in top.index), default=4) + 4  # the name and its rank
+    pad = min(3.0, 0.3 + 0.085 * longest)  # x-units beside each end: the labels stay inside the chart
     fig = go.Figure()
     for name, r in top.iterrows():
         moved = bool(r.get("sign_flip", False)) or abs(int(r["rank_change"])) >= big_change
+        ranks = [int(r["repo_rank"]), int(r["deployed_rank"])]
         fig.add_trace(
             go.Scatter(
-                x=["deployed", "repo"],
-                y=[int(r["deployed_rank"]), int(r["repo_rank"])],
+                x=[0, 1],
+                y=ranks,
                 mode="lines+markers+text",
                 name=str(name),
-                text=["", str(name)],
-                textposition="middle right",
+                text=[f"{name}  {ranks[0]}", f"{ranks[1]}  {name}"],
+                textposition=["middle left", "middle right"],
+                textfont={"size": 12},
                 line={"color": DISAGREE_COLOR if moved else NEUTRAL_COLOR, "width": 3 if moved else 1.5},
-                marker={"color": [DEPLOYED_COLOR, REPO_COLOR], "size": 9},
+                marker={"color": [REPO_COLOR, DEPLOYED_COLOR], "size": 9},
                 showlegend=False,
-                hovertemplate=f"{name}: rank %{{y}} (%{{x}})<extra></extra>",
+                hovertemplate=f"{name}: rank {ranks[0]} (repo), {ranks[1]} (deployed)<extra></extra>",
             )
         )
     fig.update_layout(
-        BASE_LAYOUT,
-        title="Rank change (1 = most important)",
-        yaxis={"autorange": "reversed", "title": "rank", "dtick": 1},
-        xaxis={"range": [-0.3, 1.8]},
-        height=_height(len(top)),
+        layout("Importance rank in each model (1 = most important)", legend=False, height=_height(len(top))),
+        yaxis={"autorange": "reversed", "visible": False},
+        xaxis={
+            "range": [-pad, 1 + pad],
+            "tickvals": [0, 1],
+            "ticktext": ["repo model", "deployed model"],
+            "showgrid": False,
+            "zeroline": False,
+            "side": "top",
+        },
+        margin={"l": 4, "r": 4},
     )
     return fig
 
 
 def difference_distribution(long: pd.DataFrame, *, features: list[str] | None = None, seed: int = 0) -> go.Figure:
-    """Per feature, SHAP(repo) - SHAP(deployed) over rows: a box, and the points coloured by feature value."""
+    """Per feature, SHAP(repo) - SHAP(deployed) over rows: a box, and the points: a numeric column's coloured from
+    low to high value, a categorical column's in one colour (its levels have no low or high)."""
     order = features if features is not None else list(dict.fromkeys(long["feature"]))
     data = long[long["feature"].isin(order)]
     pos = {f: len(order) - 1 - i for i, f in enumerate(order)}  # first feature at the top
@@ -113,48 +129,64 @@ def difference_distribution(long: pd.DataFrame, *, features: list[str] | None = 
         )
         for f in order
     ]
-    traces.append(
-        go.Scatter(
-            x=data["diff"],
-            y=y + jitter,
-            mode="markers",
-            name="rows",
-            marker={
-                "color": data["value_scaled"],
-                "colorscale": FEATURE_VALUE_SCALE,
-                "cmin": 0,
-                "cmax": 1,
-                "size": 5,
-                "opacity": 0.7,
-                "colorbar": {"title": "feature value", "tickvals": [0, 1], "ticktext": ["low", "high"]},
-            },
-            customdata=np.stack([data["feature"].astype(str), data["row"].astype(str), data["value"].astype(str)], 1)
-            if len(data)
-            else None,
-            hovertemplate="%{customdata[0]} = %{customdata[2]} (row %{customdata[1]}): %{x:.4g}<extra></extra>",
-            showlegend=False,
+    numeric = data["feature"].map(_numeric_features(data)).fillna(False).astype(bool).to_numpy()
+    for mask, coloured in ((numeric, True), (~numeric, False)):
+        part = data[mask]
+        if part.empty and not (coloured and data.empty):
+            continue
+        marker: dict[str, object] = {"size": 5, "opacity": 0.7}
+        if coloured:  # numbers: low to high; categories have no order, so one colour (their level is in the hover)
+            marker.update(
+                color=part["value_scaled"],
+                colorscale=FEATURE_VALUE_SCALE,
+                cmin=0,
+                cmax=1,
+                colorbar={"title": "feature value", "tickvals": [0, 1], "ticktext": ["low", "high"]},
+            )
+        else:
+            marker["color"] = CATEGORY_COLOR
+        traces.append(
+            go.Scatter(
+                x=part["diff"],
+                y=(y + jitter)[mask],
+                mode="markers",
+                name="rows" if coloured else "rows (categories)",
+                marker=marker,
+                customdata=np.stack(
+                    [part["feature"].astype(str), part["row"].astype(str), part["value"].astype(str)], 1
+                )
+                if len(part)
+                else None,
+                hovertemplate="%{customdata[0]} = %{customdata[2]} (row %{customdata[1]}): %{x:.4g}<extra></extra>",
+                showlegend=False,
+            )
         )
-    )
     fig = go.Figure(traces)
     fig.add_vline(x=0, line={"color": "#444", "width": 1, "dash": "dot"})
     fig.update_layout(
-        BASE_LAYOUT,
-        title="SHAP(repo) - SHAP(deployed) per row",
+        layout("SHAP(repo) - SHAP(deployed) per row; numeric columns coloured by their value", legend=False),
         xaxis_title="SHAP(repo) - SHAP(deployed)",
         yaxis={"tickvals": list(pos.values()), "ticktext": [str(f) for f in pos], "range": [-0.7, len(order) - 0.3]},
-        height=_height(len(order), per=40),
+        height=_height(len(order), per=40) + 40,
     )
     return fig
+
+
+def _numeric_features(data: pd.DataFrame) -> dict[str, bool]:
+    """Which features have numbers for values (coloured low to high); others are categories."""
+    out = {}
+    for f, part in data.groupby("feature", sort=False):
+        values = pd.Series(part["value"]).dropna()
+        out[str(f)] = bool(len(values)) and bool(pd.to_numeric(values, errors="coerce").notna().all())
+    return out
 
 
 def row_comparison(row_frame: pd.DataFrame, summary: dict[str, float] | None = None, *, top_n: int = 12) -> go.Figure:
     """One row: both models' contributions side by side (left) and the per-feature change (right)."""
     top = row_frame.head(top_n).iloc[::-1]
     names = [str(n) for n in top.index]
-    fig = make_subplots(
-        rows=1, cols=2, shared_yaxes=True, column_widths=[0.6, 0.4], subplot_titles=("SHAP", "repo - deployed")
-    )
-    for side, color in (("deployed", DEPLOYED_COLOR), ("repo", REPO_COLOR)):
+    fig = make_subplots(rows=1, cols=2, shared_yaxes=True, column_widths=[0.6, 0.4], horizontal_spacing=0.04)
+    for side, color in SIDES[::-1]:  # the upper bar of a pair is the last trace: repo
         fig.add_trace(
             go.Bar(y=names, x=top[side], name=side, orientation="h", marker_color=color),
             row=1,
@@ -164,7 +196,7 @@ def row_comparison(row_frame: pd.DataFrame, summary: dict[str, float] | None = N
         go.Bar(
             y=names,
             x=top["change"],
-            name="change",
+            name="change (repo - deployed)",
             orientation="h",
             marker_color=[DISAGREE_COLOR if v != 0 else NEUTRAL_COLOR for v in top["change"]],
         ),
@@ -177,19 +209,35 @@ def row_comparison(row_frame: pd.DataFrame, summary: dict[str, float] | None = N
             f": repo {summary['repo_output']:.4g} vs deployed {summary['deployed_output']:.4g}"
             f" (change {summary['output_change']:+.4g}, of which base {summary['base_change']:+.4g})"
         )
-    fig.update_layout(BASE_LAYOUT, barmode="group", title=title, height=_height(len(top), per=34))
+    fig.update_layout(
+        layout(title, height=_height(len(top), per=34), chars=90),
+        barmode="group",
+        legend_traceorder="reversed",
+        xaxis={"title": "SHAP"},
+        xaxis2={"title": "repo - deployed"},
+    )
     return fig
 
 
 def row_waterfalls(row_frame: pd.DataFrame, summary: dict[str, float], *, top_n: int = 10) -> go.Figure:
-    """One row as two waterfalls (deployed, repo): base value, largest contributions, the rest, output."""
-    fig = make_subplots(rows=1, cols=2, shared_yaxes=True, subplot_titles=("deployed", "repo"))
+    """One row as two waterfalls (repo, deployed) on the same x-scale: base value, largest contributions, the
+    rest, output. Each panel is named above it; there is no legend to collide with those names."""
+    fig = make_subplots(
+        rows=1,
+        cols=2,
+        shared_yaxes=True,
+        horizontal_spacing=0.05,
+        subplot_titles=("repo model", "deployed model"),
+    )
     shown = list(row_frame.head(top_n).index)
-    for col, (side, color) in enumerate((("deployed", DEPLOYED_COLOR), ("repo", REPO_COLOR)), start=1):
+    ends: list[float] = []
+    for col, (side, color) in enumerate(SIDES, start=1):
         contrib = row_frame[side]
         rest = float(contrib.drop(index=shown).sum())
         labels = ["base", *[str(f) for f in shown], "other features", "output"]
-        values = [summary[f"{side}_base"], *contrib.loc[shown].tolist(), rest, summary[f"{side}_output"]]
+        steps = [summary[f"{side}_base"], *contrib.loc[shown].tolist(), rest]
+        values = [*steps, summary[f"{side}_output"]]
+        ends += [float(v) for v in np.cumsum(steps)] + [0.0, float(summary[f"{side}_output"])]
         fig.add_trace(
             go.Waterfall(
                 y=labels,
@@ -200,12 +248,19 @@ def row_waterfalls(row_frame: pd.DataFrame, summary: dict[str, float], *, top_n:
                 increasing={"marker": {"color": color}},
                 decreasing={"marker": {"color": NEUTRAL_COLOR}},
                 totals={"marker": {"color": color}},
+                showlegend=False,
             ),
             row=1,
             col=col,
         )
+    low, high = min(ends), max(ends)
+    pad = 0.05 * (high - low or 1.0)
+    fig.update_xaxes(range=[low - pad, high + pad], matches="x")  # one scale: bars compare across the panels
     fig.update_yaxes(autorange="reversed")
-    fig.update_layout(BASE_LAYOUT, title="Contributions from base value to output", height=_height(top_n + 3, per=30))
+    frame_layout = layout("Contributions from base value to output, on one scale", height=_height(top_n + 3, per=30))
+    frame_layout["showlegend"] = False  # the legend's line under the title holds the panel names instead
+    fig.update_layout(frame_layout)
+    fig.update_annotations(yshift=4)  # the panel names, clear of the first bar
     return fig
 
 
@@ -222,9 +277,9 @@ def dependence_overlay(dependence: pd.DataFrame, feature: str) -> go.Figure:
                 customdata=np.asarray(dependence.index).astype(str),
                 hovertemplate=f"row %{{customdata}}: {feature} = %{{x}}, SHAP %{{y:.4g}} ({side})<extra></extra>",
             )
-            for side, color in (("deployed", DEPLOYED_COLOR), ("repo", REPO_COLOR))
+            for side, color in SIDES
         ]
     )
     fig.add_hline(y=0, line={"color": "#444", "width": 1, "dash": "dot"})
-    fig.update_layout(BASE_LAYOUT, title=f"SHAP for {feature} by its value", xaxis_title=feature, yaxis_title="SHAP")
+    fig.update_layout(layout(f"SHAP for {feature} by its value"), xaxis_title=feature, yaxis_title="SHAP")
     return fig

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from modelgap.figures.colors import BASE_LAYOUT, DEPLOYED_COLOR, DISAGREE_COLOR, NEUTRAL_COLOR, REPO_COLOR
+from modelgap.figures.colors import DEPLOYED_COLOR, DISAGREE_COLOR, NEUTRAL_COLOR, REPO_COLOR, layout
 
 HISTOGRAM_BINS = 40
 SCATTER_POINTS = 4000  # at most this many points in the scatter (a seeded uniform subset beyond it)
@@ -52,11 +52,13 @@ def crosstab_heatmap(crosstab: pd.DataFrame) -> go.Figure:
         )
     )
     fig.update_layout(
-        BASE_LAYOUT,
-        title="Predicted labels: repo model (rows) against deployed model (columns)",
+        layout(
+            "Predicted labels: repo model (rows) against deployed model (columns)",
+            legend=False,
+            height=max(300, 140 + 70 * len(repo_labels)),
+        ),
         xaxis={"title": "deployed model's label", "type": "category", "side": "bottom"},
         yaxis={"title": "repo model's label", "type": "category", "autorange": "reversed"},
-        height=max(300, 140 + 70 * len(repo_labels)),
     )
     return fig
 
@@ -112,14 +114,11 @@ def probability_diff_histogram(diffs: Mapping[str, np.ndarray], *, bins: int = H
     if not several and diffs:
         title += f" (class {next(iter(diffs))})"
     fig.update_layout(
-        BASE_LAYOUT,
+        layout(title, legend=several, height=360),
         barmode="overlay",
         bargap=0,
-        title=title,
         xaxis_title="repo probability minus deployed probability",
         yaxis_title="rows",
-        showlegend=several,
-        height=360,
     )
     return fig
 
@@ -135,13 +134,10 @@ def value_diff_histogram(diff: np.ndarray, tolerance: float | None, *, bins: int
             fig.add_vline(x=x, line_color=NEUTRAL_COLOR, line_dash="dash")
         fig.add_annotation(x=tolerance, y=1, yref="paper", text="tolerance", showarrow=False, xanchor="left")
     fig.update_layout(
-        BASE_LAYOUT,
+        layout("How far apart the predictions are, repo minus deployed", legend=False, height=360),
         bargap=0,
-        title="How far apart the predictions are, repo minus deployed",
         xaxis_title="repo prediction minus deployed prediction",
         yaxis_title="rows",
-        showlegend=False,
-        height=360,
     )
     return fig
 
@@ -203,11 +199,9 @@ def regression_scatter(
     if len(shown) < len(ok):
         title += f" ({len(shown):,} of {len(ok):,} rows shown)"
     fig.update_layout(
-        BASE_LAYOUT,
-        title=title,
+        layout(title, height=460, legend_below=True),
         xaxis_title="deployed model's prediction",
         yaxis_title="repo model's prediction",
-        height=460,
     )
     return fig
 
@@ -217,17 +211,15 @@ def row_probabilities(classes: list[Any], repo: np.ndarray, deployed: np.ndarray
     names = [str(c) for c in classes]
     fig = go.Figure(
         [
-            go.Bar(x=names, y=np.asarray(deployed, dtype=float), name="deployed", marker_color=DEPLOYED_COLOR),
             go.Bar(x=names, y=np.asarray(repo, dtype=float), name="repo", marker_color=REPO_COLOR),
+            go.Bar(x=names, y=np.asarray(deployed, dtype=float), name="deployed", marker_color=DEPLOYED_COLOR),
         ]
     )
     fig.update_traces(hovertemplate="class %{x}: %{y:.3f}<extra>%{fullData.name}</extra>")
     fig.update_layout(
-        BASE_LAYOUT,
+        layout("Predicted probability of each class for this row", height=320),
         barmode="group",
-        title="Predicted probability of each class for this row",
         xaxis={"title": "class", "type": "category"},
         yaxis={"title": "probability", "range": [0, 1]},
-        height=320,
     )
     return fig

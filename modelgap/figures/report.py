@@ -11,7 +11,17 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from modelgap.figures.colors import BASE_LAYOUT, DEPLOYED_COLOR, DISAGREE_COLOR, NEUTRAL_COLOR, REPO_COLOR
+from modelgap import words
+from modelgap.figures.colors import (
+    BETTER_COLOR,
+    DEPLOYED_COLOR,
+    DISAGREE_COLOR,
+    NEUTRAL_COLOR,
+    REPO_COLOR,
+    layout,
+)
+
+LABEL_ROOM_PX = 18  # room above the plot for a reference line's label, clear of the bars
 
 
 def _num(value: Any) -> float | None:
@@ -46,11 +56,8 @@ def top_rows_figure(predictions: Mapping[str, Any], *, top_n: int = 15) -> go.Fi
         )
     )
     fig.update_layout(
-        BASE_LAYOUT,
-        title=f"Rows where the models differ most ({what})",
+        layout(f"Rows where the models differ most ({what})", legend=False, height=_height(len(top), per=24)),
         xaxis_title=what,
-        height=_height(len(top), per=24),
-        showlegend=False,
     )
     return fig
 
@@ -63,7 +70,7 @@ def slices_figure(predictions: Mapping[str, Any], *, top_n: int = 10, min_rows: 
     if not records:
         return None
     records = sorted(records, key=lambda r: -r["rate"])[:top_n][::-1]
-    labels = [" = ".join(str(x) for x in (r["column"], r["label"]) if x is not None) for r in records]
+    labels = [words.slice_text(r["column"], r["label"]) for r in records]
     sizes = [f"{int(r['size']):,} rows" if r["size"] is not None else "size unknown" for r in records]
     fig = go.Figure(
         go.Bar(
@@ -75,16 +82,25 @@ def slices_figure(predictions: Mapping[str, Any], *, top_n: int = 10, min_rows: 
             hovertemplate="%{y}: %{x:.2f}% disagree (%{customdata})<extra></extra>",
         )
     )
-    overall = _num(predictions.get("disagreement_rate"))
-    if overall is not None:
-        fig.add_vline(x=100 * overall, line_dash="dash", line_color=NEUTRAL_COLOR, annotation_text="overall")
     fig.update_layout(
-        BASE_LAYOUT,
-        title="Where they disagree: the worst slices of the data",
+        layout("Where they disagree: the worst slices of the data", legend=False, height=_height(len(records), per=26)),
         xaxis_title="rows that disagree (%)",
-        height=_height(len(records), per=26),
-        showlegend=False,
     )
+    overall = _num(predictions.get("disagreement_rate"))
+    if overall is not None:  # the line spans the bars; its label sits above the plot, never over a bar
+        fig.add_vline(x=100 * overall, line_dash="dash", line_color=NEUTRAL_COLOR)
+        fig.add_annotation(
+            x=100 * overall,
+            y=1.0,
+            xref="x",
+            yref="paper",
+            yanchor="bottom",
+            showarrow=False,
+            text=f"overall {100 * overall:.1f}%",
+            font={"color": NEUTRAL_COLOR},
+            name="overall",
+        )
+        fig.update_layout(margin={"t": fig.layout.margin.t + LABEL_ROOM_PX})
     return fig
 
 
@@ -124,18 +140,22 @@ def changed_features_figure(explanations: Mapping[str, Any], *, top_n: int = 10)
         ]
     )
     fig.update_layout(
-        BASE_LAYOUT,
+        layout("Features whose importance changed most (mean |SHAP|)", height=_height(len(rows), per=34)),
         barmode="group",
-        title="Features whose importance changed most (mean |SHAP|)",
+        legend_traceorder="reversed",  # repo first, as everywhere; its bar is the upper one of each pair
         xaxis_title="mean |SHAP|" + unit,
-        height=_height(len(rows), per=34),
     )
     return fig
 
 
 def metric_deltas_figure(metrics: Mapping[str, Any]) -> go.Figure | None:
-    """Each metric's change (repo minus deployed) with its 95% interval; zero means no change."""
-    names, deltas, lo_err, hi_err = [], [], [], []
+    """Each metric's change (repo minus deployed) with its 95% interval, read by the metric's direction.
+
+    A change is "better" when it moves the metric the good way (accuracy up, log loss down), "worse" the other
+    way, and "no clear change" when its interval contains zero: each point is coloured and labelled so, and
+    each metric says which direction is better.
+    """
+    names, deltas, lo_err, hi_err, readings = [], [], [], [], []
     for name, m in metrics.items():
         if not isinstance(m, Mapping):
             continue
@@ -143,28 +163,39 @@ def metric_deltas_figure(metrics: Mapping[str, Any]) -> go.Figure | None:
         if delta is None:
             continue
         lo, hi = _num(m.get("ci_low")), _num(m.get("ci_high"))
-        names.append(str(name))
+        up = words.higher_is_better(str(name))
+        way = "" if up is None else (" (higher is better)" if up else " (lower is better)")
+        names.append(words.metric_name(str(name)) + way)
         deltas.append(delta)
         lo_err.append(delta - lo if lo is not None else 0.0)
         hi_err.append(hi - delta if hi is not None else 0.0)
+        readings.append(words.change_reading(str(name), delta, lo, hi))
     if not names:
         return None
+    colors = {"better": BETTER_COLOR, "worse": DISAGREE_COLOR}
     fig = go.Figure(
         go.Scatter(
             x=deltas[::-1],
             y=names[::-1],
-            mode="markers",
-            marker={"color": REPO_COLOR, "size": 11},
+            mode="markers+text",
+            text=readings[::-1],
+            textposition="top center",
+            textfont={"color": [colors.get(r, NEUTRAL_COLOR) for r in readings[::-1]]},
+            marker={"color": [colors.get(r, NEUTRAL_COLOR) for r in readings[::-1]], "size": 11},
             error_x={"type": "data", "symmetric": False, "array": hi_err[::-1], "arrayminus": lo_err[::-1]},
-            hovertemplate="%{y}: %{x:+.4g} (repo - deployed)<extra></extra>",
+            customdata=readings[::-1],
+            hovertemplate="%{y}: %{x:+.4g} (repo - deployed): %{customdata}<extra></extra>",
+            cliponaxis=False,  # the top row's "better" / "worse" stays whole
         )
     )
     fig.add_vline(x=0, line_color=NEUTRAL_COLOR)
     fig.update_layout(
-        BASE_LAYOUT,
-        title="Metric changes, repo minus deployed, with 95% intervals",
-        xaxis_title="change",
-        height=_height(len(names), per=36),
-        showlegend=False,
+        layout(
+            "Metric changes, repo minus deployed, with 95% intervals: better or worse by each metric's direction",
+            legend=False,
+            height=_height(len(names), per=48),
+        ),
+        xaxis_title="change (repo minus deployed)",
+        yaxis={"automargin": True, "range": [-0.5, len(names) - 0.1]},  # room above the top row for its reading
     )
     return fig

@@ -180,9 +180,12 @@ class CodeBook:
         """int32 codes for `labels`; unknown labels get a new class (grow) or -1."""
         values = np.asarray(labels).reshape(-1)
         known = self.side_values.get(side) or self.classes
-        try:
-            codes = np.asarray(pd.Categorical(values, categories=known).codes, dtype=np.int32)
-        except (TypeError, ValueError):  # unhashable or mixed labels: fall back to keys below
+        try:  # an index lookup, not pd.Categorical: pandas 4 refuses values outside a Categorical's categories
+            index = pd.Index(known)
+            if not index.is_unique:
+                raise ValueError("duplicate classes")
+            codes = np.asarray(index.get_indexer(values), dtype=np.int32)
+        except (TypeError, ValueError):  # unhashable, mixed or repeated labels: fall back to keys below
             codes = np.full(len(values), -1, dtype=np.int32)
         missing = np.flatnonzero(codes < 0)
         if len(missing):

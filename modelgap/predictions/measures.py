@@ -211,7 +211,21 @@ def flip_measures(n: int, negative: int, positive: int, kept: int, deployed_righ
         "positive_flips": positive,
         "positive_flip_rate": positive / n,
         "backward_trust_compatibility": kept / deployed_right if deployed_right else None,
+        # The accuracy change is (positive - negative) / n; McNemar's exact test asks whether the discordant
+        # rows split so unevenly that chance is an unlikely explanation.
+        "accuracy_change": (positive - negative) / n,
+        "mcnemar_p_value": mcnemar_exact_p(negative, positive),
     }
+
+
+def mcnemar_exact_p(negative: int, positive: int) -> float:
+    """McNemar's exact two-sided p-value: a binomial test of the discordant pairs against an even split."""
+    discordant = negative + positive
+    if discordant == 0:
+        return 1.0
+    from scipy.stats import binom
+
+    return float(min(1.0, 2.0 * binom.cdf(min(negative, positive), discordant, 0.5)))
 
 
 def rows_frame(outputs: RowOutputs, positions: np.ndarray, disagree: np.ndarray) -> pd.DataFrame:

@@ -14,10 +14,13 @@ from typing import Any
 
 import numpy as np
 
+from modelgap.errors import DataError
 from modelgap.predictions import bootstrap
 from modelgap.predictions.measures import RowOutputs
 
 EPS = float(np.finfo(np.float64).eps)
+# Every metric name the section can report (classification, then regression): what a policy may name.
+METRIC_NAMES = ("accuracy", "roc_auc", "log_loss", "f1", "mae", "rmse", "r2")
 # A side's metric: (weights (b, m), rows) -> (b,)
 SideMetric = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
@@ -91,6 +94,12 @@ def compare_metrics(
     else:
         keep = np.flatnonzero(np.isfinite(outputs.target))
     n_total = outputs.n_rows
+    if len(keep) == 0:  # every metric would be 0 or undefined: absent, with the reason, beats f1 = 0.0
+        what = "a label that is one of the models' classes" if outputs.is_classification else "a numeric target"
+        raise DataError(
+            f"No labelled rows: none of the {n_total:,} rows has {what}, so no metric can be measured.",
+            "Check --target names the label column and that its values are the models' classes.",
+        )
     notes: list[str] = []
     if len(keep) < n_total:
         what = "a missing label or one neither model knows" if outputs.is_classification else "a missing target"

@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -133,7 +133,7 @@ def _count_rows(path: Path, max_rows: int | None) -> int | None:
 
 
 def build_predictions(comparison: Comparison, progress: ProgressFn) -> None:
-    """Section builder: comparison.sections["predictions"] and comparison.sample (the capped input rows)."""
+    """Section builder: comparison.sections.predictions and comparison.sample (the capped input rows)."""
     if comparison.data is None and comparison.data_path is None:
         comparison.notes.append("Predictions not compared: no sample data was given (--data).")
         return
@@ -145,7 +145,7 @@ def build_predictions(comparison: Comparison, progress: ProgressFn) -> None:
         options=comparison.options,
         progress=progress,
     )
-    comparison.sections["predictions"] = result
+    comparison.sections.predictions = result
     comparison.sample = sample
 
 
@@ -153,16 +153,34 @@ MetricsFn = Callable[[PredictionComparison, int], MetricsComparison]  # (predict
 
 
 def build_metrics(comparison: Comparison, progress: ProgressFn, compute: MetricsFn | None = None) -> None:
-    """Section builder: comparison.sections["metrics"] when a target column was given and predictions exist.
+    """Section builder: comparison.sections.metrics when a target column was given and predictions exist.
 
     `compute` computes them (default: compare_metrics on the predictions' rows); the Spark engine passes its own.
     """
-    predictions = comparison.sections.get("predictions")
+    predictions = comparison.sections.predictions
     if comparison.options.target is None or not isinstance(predictions, PredictionComparison):
         return
     if predictions.outputs.target is None:
         return
     progress("Bootstrapping metric intervals", 0.0)
     seed = comparison.options.seed
-    metrics = compute(predictions, seed) if compute else compare_metrics(predictions.outputs, seed=seed)
-    comparison.sections["metrics"] = metrics
+    try:
+        metrics = compute(predictions, seed) if compute else compare_metrics(predictions.outputs, seed=seed)
+    except DataError as err:  # no labelled row: the section is absent and says why (never f1 = 0.0)
+        comparison.errors["metrics"] = err.problem + _label_examples(comparison, predictions)
+        return
+    comparison.sections.metrics = metrics
+
+
+def _label_examples(comparison: Comparison, predictions: PredictionComparison) -> str:
+    """' The models' classes are 0, 1; the label column holds 'no', 'yes'.' (classifiers, when known)."""
+    target, sample = comparison.options.target, comparison.sample
+    if not predictions.outputs.is_classification or sample is None or target not in sample:
+        return ""
+    seen = pd.unique(sample[target].dropna())[:5]
+
+    def show(values: Any) -> str:
+        return ", ".join(repr(v.item() if hasattr(v, "item") else v) for v in values)
+
+    held = show(seen) if len(seen) else "only empty values"
+    return f" The models' classes are {show(predictions.outputs.classes[:10])}; column {target!r} holds {held}."

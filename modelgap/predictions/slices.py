@@ -6,6 +6,7 @@ slice's rate is given its size, so that a 100% rate on three rows does not top a
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,6 +44,7 @@ class Slice:
     high: float | None = None
     closed_low: bool = False
     excluded: list[Any] = field(default_factory=list)  # "(other)": the listed levels it excludes
+    integer: bool = False  # a range of a whole-number column: labelled by the whole numbers it holds
 
     def mask(self, frame: pd.DataFrame) -> np.ndarray:
         """Which rows of `frame` fall in this slice (to filter a row table to it)."""
@@ -60,7 +62,9 @@ class Slice:
 
     @property
     def condition(self) -> str:
-        return f"{self.column} in {self.label}" if self.kind == "range" else f"{self.column} = {self.label}"
+        """ "income in (127475, 454212]", "region = North", "recent_inquiries = 4" (a range holding one number)."""
+        ranged = self.kind == "range" and self.label.startswith(("(", "["))
+        return f"{self.column} in {self.label}" if ranged else f"{self.column} = {self.label}"
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -170,6 +174,7 @@ def _range_slices(col: pd.Series, name: str, weights: np.ndarray, overall: float
     for edge in edges[1:-1]:
         np.add(bins, values > edge, out=bins, casting="unsafe")
     nb = len(edges) - 1
+    integer = bool(np.all(values == np.round(values)))  # whole numbers: bins are labelled by the numbers they hold
     counts = np.bincount(bins, minlength=nb)
     hits = np.bincount(bins, weights=weights if everything else weights[finite], minlength=nb)
     out = []
@@ -178,15 +183,32 @@ def _range_slices(col: pd.Series, name: str, weights: np.ndarray, overall: float
             continue
         low, high = float(edges[i]), float(edges[i + 1])
         first = i == 0
-        label = range_label(low, high, first=first)
+        label = range_label(low, high, first=first, integer=integer)
         stats = slice_stats(int(counts[i]), float(hits[i]), overall)
-        out.append(Slice(name, label, "range", *stats, low=low, high=high, closed_low=first))
+        out.append(Slice(name, label, "range", *stats, low=low, high=high, closed_low=first, integer=integer))
     return out
 
 
-def range_label(low: float, high: float, *, first: bool) -> str:
-    """'[low, high]' for a column's first bin (it holds its low edge), '(low, high]' for the others."""
-    return f"{'[' if first else '('}{fmt_number(low)}, {fmt_number(high)}]"
+def range_label(low: float, high: float, *, first: bool, integer: bool = False) -> str:
+    """'[low, high]' for a column's first bin (it holds its low edge), '(low, high]' for the others.
+
+    Bounds carry no thousands separators (the comma separates them). A whole-number column's bin is named by
+    the whole numbers it holds: (3, 4] is "4", (3, 7] is "[4, 7]".
+    """
+    if integer:
+        lo = math.ceil(low) if first else math.floor(low) + 1
+        hi = math.floor(high)
+        if lo >= hi:
+            return _bound(hi)
+        return f"[{_bound(lo)}, {_bound(hi)}]"
+    return f"{'[' if first else '('}{_bound(low)}, {_bound(high)}]"
+
+
+def _bound(x: float) -> str:
+    """An interval bound: 127475 rather than 127,475 or 1.275e+05; 0.7023 rather than 0.70234567."""
+    if abs(x) >= 1000:
+        return f"{x:.0f}"
+    return f"{x:.4g}"
 
 
 def fmt_number(x: float) -> str:

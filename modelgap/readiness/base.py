@@ -7,10 +7,11 @@ plain sentence. Checks never see Python objects, so they work on saved JSON repo
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
+
+from modelgap.values import number
 
 Status = Literal["pass", "warn", "fail", "skipped", "info"]
 STATUSES: tuple[str, ...] = ("pass", "warn", "fail", "skipped", "info")
@@ -33,6 +34,7 @@ class Setting:
     default: Any
     kind: SettingKind
     help: str
+    keys: tuple[str, ...] = ()  # number_map: the names a table may hold (empty: any name)
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,8 @@ class Check:
 
     `limits` names the direction of its `warn`/`fail` thresholds when it has them: "max" (a value above
     the threshold is bad) or "min" (below is bad); the policy loader checks that they are in order.
+    `needs_rows` marks a statistical check (a rate, interval, PSI or rank correlation that a handful of rows
+    cannot support): see the [sample] table in policy.py.
     """
 
     name: str
@@ -87,6 +91,9 @@ class Check:
     settings: tuple[Setting, ...] = ()
     limits: Literal["max", "min"] | None = None
     unit: str = "count"  # "share", "number", "count" or "" (informational values)
+    # Report paths of the row counts its statistics rest on (e.g. "predictions.n_rows"). When the smallest
+    # known count is below the policy's [sample] min_rows, the verdict reports the check as skipped.
+    needs_rows: tuple[str, ...] = ()
 
     def defaults(self) -> dict[str, Any]:
         return {"enabled": True, **{s.key: s.default for s in self.settings}}
@@ -115,14 +122,6 @@ def dig(data: Any, path: str) -> Any:
     return data
 
 
-def number(value: Any) -> float | None:
-    """A finite float, or None for missing, boolean, non-numeric, NaN and infinite values."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    f = float(value)
-    return f if math.isfinite(f) else None
-
-
 def grade(value: float, warn: float, fail: float, direction: str = "max") -> Status:
     """pass / warn / fail for a value against two thresholds ("max": above is bad; "min": below is bad)."""
     if direction == "max":
@@ -141,6 +140,31 @@ def worst(statuses: list[Status]) -> Status:
 
 def skipped(message: str) -> CheckResult:
     return CheckResult(status="skipped", message=message)
+
+
+# Row counts a statistical check may rest on (Check.needs_rows), and what each counts.
+SAMPLE_ROWS = ("predictions.n_rows",)
+LABELLED_ROWS = ("predictions.n_rows", "predictions.flips.n_rows", "metrics.flips.n_rows")
+_ROW_WORDS = {"predictions.flips.n_rows": "labelled", "metrics.flips.n_rows": "labelled"}
+
+
+def too_few_rows(report: Mapping[str, Any], paths: tuple[str, ...], min_rows: int) -> CheckResult | None:
+    """A skipped result when the smallest known row count among `paths` is below `min_rows`, else None.
+
+    Unknown counts never skip: a report without them (a crafted or older one) is judged as before.
+    """
+    counts = [(int(n), path) for path in paths if (n := number(dig(report, path))) is not None]
+    if not counts:
+        return None
+    n, path = min(counts, key=lambda c: c[0])  # on a tie, the first path listed (the sample) names it
+    if n >= min_rows:
+        return None
+    rows = f"{n:,} {_ROW_WORDS.get(path, 'sample')} row{'' if n == 1 else 's'}"
+    return CheckResult(
+        status="skipped",
+        message=f"Not checked: only {rows}; statistics need at least {min_rows:,} (policy [sample] min_rows).",
+        details={"rows": n, "min_rows": min_rows, "counted": path, "in_words": rows},
+    )
 
 
 def section_missing(report: Mapping[str, Any], section: str, why: str) -> CheckResult:

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from modelgap.readiness.base import (
+    SAMPLE_ROWS,
     Check,
     CheckResult,
     Setting,
@@ -260,6 +261,7 @@ def checks() -> list[Check]:
             fn=sample_drift,
             limits="max",
             unit="number",
+            needs_rows=SAMPLE_ROWS,  # PSI over bins of one or two rows explodes (8.4 on a 1-row sample)
             settings=(Setting("warn", 0.2, "number", "warn above this population stability index (PSI)"),),
         ),
         Check(

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from modelgap.readiness.base import (
+    SAMPLE_ROWS,
     Check,
     CheckResult,
     Setting,
@@ -50,6 +51,38 @@ def importance_rank_correlation(report: Mapping[str, Any], s: Mapping[str, Any])
         value=rho,
         threshold=threshold_for(status, s["warn"], s["fail"]),
         message=f"Feature importance ranks correlate at {fmt(rho)}: {meaning} ({limit}).",
+    )
+
+
+def top_weighted_rank_agreement(report: Mapping[str, Any], s: Mapping[str, Any]) -> CheckResult:
+    """Rank-biased overlap of the two importance rankings (1 = same order): agreement at the top weighs most.
+
+    Reads: explanations.rank_biased_overlap, explanations.rank_biased_overlap_p, explanations.top_k_repo,
+    explanations.top_k_deployed.
+    """
+    e = _explanations(report)
+    if e is None:
+        return section_missing(report, "explanations", NO_EXPLANATIONS)
+    rbo = number(e.get("rank_biased_overlap"))
+    if rbo is None:
+        return skipped("Not checked: the explanations section has no rank-biased overlap (an older report).")
+    p = number(e.get("rank_biased_overlap_p"))
+    status = grade(rbo, s["warn"], s["fail"], "min")
+    limit = limit_words(status, s["warn"], s["fail"], fmt, "min")
+    meaning = "the models agree on which features matter most"
+    if status != "pass":
+        meaning = "the models disagree on which features matter most"
+    r_top, d_top = e.get("top_k_repo"), e.get("top_k_deployed")
+    lead = ""
+    if isinstance(r_top, list) and isinstance(d_top, list) and r_top and d_top and r_top[0] != d_top[0]:
+        lead = f"; the most important is {r_top[0]} in the repo model, {d_top[0]} in the deployed one"
+    weight = f", p = {fmt(p)}" if p is not None else ""
+    return CheckResult(
+        status=status,
+        value=rbo,
+        threshold=threshold_for(status, s["warn"], s["fail"]),
+        message=f"The importance rankings overlap at {fmt(rbo)} (rank-biased overlap{weight}): {meaning}{lead} "
+        f"({limit}).",
     )
 
 
@@ -129,9 +162,30 @@ def checks() -> list[Check]:
             page="explanations",
             fn=importance_rank_correlation,
             unit="number",
+            needs_rows=SAMPLE_ROWS,  # mean |SHAP| of a few rows ranks those rows, not the model
             settings=(
                 Setting("warn", 0.8, "correlation", "warn below this Spearman correlation"),
                 Setting("fail", 0.5, "correlation", "fail below this Spearman correlation"),
+            ),
+            limits="min",
+        ),
+        Check(
+            name="top_weighted_rank_agreement",
+            title="Top-weighted importance order",
+            description=(
+                "Do the two models agree on which features matter most? The rank-biased overlap of the importance "
+                "rankings (persistence 0.9) weighs the top ranks most. Not a double count of Feature importance "
+                "order: Spearman's correlation weighs every rank alike (with 30 features, a swap of the two most "
+                "important moves it by 0.0005, this by 0.1) and top-k overlap ignores the order inside the top k."
+            ),
+            reads=("explanations.rank_biased_overlap", "explanations.rank_biased_overlap_p"),
+            page="explanations",
+            fn=top_weighted_rank_agreement,
+            unit="number",
+            needs_rows=SAMPLE_ROWS,  # as for the Spearman check: a few rows rank those rows, not the model
+            settings=(
+                Setting("warn", 0.8, "rate", "warn below this rank-biased overlap"),
+                Setting("fail", 0.5, "rate", "fail below this rank-biased overlap"),
             ),
             limits="min",
         ),
@@ -143,6 +197,7 @@ def checks() -> list[Check]:
             page="explanations",
             fn=top_k_overlap,
             unit="share",
+            needs_rows=SAMPLE_ROWS,
             settings=(
                 Setting("warn", 0.8, "rate", "warn below this share of shared top-k features"),
                 Setting("fail", 0.4, "rate", "fail below this share of shared top-k features"),

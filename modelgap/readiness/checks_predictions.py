@@ -5,7 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from modelgap.predictions.metrics import METRIC_NAMES
+from modelgap.readiness import checks_accuracy
 from modelgap.readiness.base import (
+    LABELLED_ROWS,
+    SAMPLE_ROWS,
     Check,
     CheckResult,
     Setting,
@@ -319,6 +323,7 @@ def checks() -> list[Check]:
             settings=(*limits(0.1, 0.25, "share of a slice"), Setting("min_rows", 30, "int", "ignore smaller slices")),
             limits="max",
             unit="share",
+            needs_rows=SAMPLE_ROWS,  # slices of a small sample are smaller still
         ),
         Check(
             name="metric_deltas",
@@ -331,9 +336,16 @@ def checks() -> list[Check]:
             page="predictions",
             fn=metric_deltas,
             unit="number",
+            needs_rows=LABELLED_ROWS,  # a bootstrap interval of a few rows is (near) zero-width
             settings=(
                 Setting("allowed_regression", 0.01, "number", "largest acceptable worsening of any metric"),
-                Setting("allowed_regression_by_metric", {}, "number_map", "per-metric overrides, e.g. {mae = 0.5}"),
+                Setting(
+                    "allowed_regression_by_metric",
+                    {},
+                    "number_map",
+                    "per-metric overrides, e.g. {mae = 0.5}",
+                    keys=METRIC_NAMES,
+                ),
             ),
         ),
         Check(
@@ -346,5 +358,7 @@ def checks() -> list[Check]:
             settings=limits(0.02, 0.05, "share of rows"),
             limits="max",
             unit="share",
+            needs_rows=LABELLED_ROWS,  # one wrong row of three is a 33% rate
         ),
+        *checks_accuracy.checks(),  # McNemar's test of the accuracy change (its own module: this one is full)
     ]

@@ -3,6 +3,10 @@
 Where it comes from: `--policy FILE`, else `modelgap.toml` in the working directory when present, else the
 defaults declared by each check (also written out in modelgap.toml.example). Unknown keys and bad values
 raise PolicyError naming the key, so a typo never silently loosens a release gate.
+
+Besides the [checks.<name>] tables, one [sample] table holds settings of the whole verdict: `min_rows`, the
+sample size below which the statistical checks (those declaring `needs_rows`) report `skipped` instead of
+grading a rate, interval, PSI or correlation that a handful of rows cannot support.
 """
 
 from __future__ import annotations
@@ -23,6 +27,13 @@ from modelgap.readiness.registry import CHECKS, check_names
 DEFAULT_POLICY_FILE = "modelgap.toml"
 DEFAULTS_SOURCE = "built-in defaults"
 _HINT = "See modelgap.toml.example for every key and its default."
+SAMPLE_SETTINGS: tuple[Setting, ...] = (
+    Setting("min_rows", 200, "int", "statistical checks are skipped below this many sample (or labelled) rows"),
+)
+
+
+def default_sample() -> dict[str, Any]:
+    return {s.key: s.default for s in SAMPLE_SETTINGS}
 
 
 @dataclass(frozen=True)
@@ -31,6 +42,7 @@ class Policy:
 
     checks: dict[str, dict[str, Any]] = field(default_factory=dict)
     source: str = DEFAULTS_SOURCE
+    sample: dict[str, Any] = field(default_factory=default_sample)  # the [sample] table
 
     def settings(self, name: str) -> dict[str, Any]:
         return dict(self.checks[name])
@@ -38,9 +50,15 @@ class Policy:
     def enabled(self, name: str) -> bool:
         return bool(self.checks[name]["enabled"])
 
+    @property
+    def min_rows(self) -> int:
+        """Rows a statistical check needs (0: every sample size is judged)."""
+        return int(self.sample["min_rows"])
+
     def to_dict(self) -> dict[str, Any]:
-        """What the report records as `verdict.policy`: the source and every check's effective settings."""
-        return {"source": self.source, "checks": {n: dict(s) for n, s in self.checks.items()}}
+        """What the report records as `verdict.policy`: the source, every check's settings and [sample]."""
+        checks = {n: dict(s) for n, s in self.checks.items()}
+        return {"source": self.source, "checks": checks, "sample": dict(self.sample)}
 
 
 def default_policy() -> Policy:
@@ -70,10 +88,21 @@ def parse_policy(data: Mapping[str, Any], source: str = "policy") -> Policy:
     """Validate a parsed TOML document and merge it over the defaults."""
     policy = default_policy()
     for key, value in data.items():
-        if key != "checks":
-            raise PolicyError(f"Unknown key {key!r} in policy {source}.", "A policy holds only [checks.<name>] tables.")
+        if key == "retrain":  # training commands and seeds for --retrain: validated (and read) by that module
+            from modelgap.retraining.options import validate_retrain_table
+
+            validate_retrain_table(value, source)
+            continue
+        if key not in ("checks", "sample"):
+            raise PolicyError(
+                f"Unknown key {key!r} in policy {source}.",
+                "A policy holds a [sample] table and [checks.<name>] tables.",
+            )
         if not isinstance(value, Mapping):
-            raise PolicyError(f"Key 'checks' in policy {source} must be a table.", _HINT)
+            raise PolicyError(f"Key '{key}' in policy {source} must be a table.", _HINT)
+        if key == "sample":
+            policy.sample.update(_validate_sample(value, source))
+            continue
         for name, settings in value.items():
             if name not in policy.checks:
                 raise PolicyError(
@@ -83,7 +112,17 @@ def parse_policy(data: Mapping[str, Any], source: str = "policy") -> Policy:
                 raise PolicyError(f"Key 'checks.{name}' in policy {source} must be a table ([checks.{name}]).", _HINT)
             check = next(c for c in CHECKS if c.name == name)
             policy.checks[name].update(_validate_check(check, settings, source))
-    return Policy(checks=policy.checks, source=source)
+    return Policy(checks=policy.checks, source=source, sample=policy.sample)
+
+
+def _validate_sample(given: Mapping[str, Any], source: str) -> dict[str, Any]:
+    known = {s.key: s for s in SAMPLE_SETTINGS}
+    out: dict[str, Any] = {}
+    for key, value in given.items():
+        if key not in known:
+            raise PolicyError(f"Unknown key 'sample.{key}' in policy {source}.", f"Known keys: {', '.join(known)}.")
+        out[key] = _validate_value(known[key], value, f"sample.{key}", source)
+    return out
 
 
 def _validate_check(check: Check, given: Mapping[str, Any], source: str) -> dict[str, Any]:
@@ -145,6 +184,12 @@ def _validate_value(setting: Setting, value: Any, where: str, source: str) -> An
             for v in value.values()
         ):
             raise bad("a table of names to numbers of at least 0, e.g. {mae = 0.5}")
+        unknown = [str(k) for k in value if setting.keys and k not in setting.keys]
+        if unknown:  # a misspelt name would never apply: the gate would stay at the general default
+            raise PolicyError(
+                f"Unknown name {', '.join(repr(k) for k in unknown)} in '{where}' in policy {source}.",
+                f"Known names: {', '.join(setting.keys)}.",
+            )
         return {str(k): float(v) for k, v in value.items()}
     raise AssertionError(f"unknown setting kind {kind}")  # a programming error in a check's declaration
 
@@ -167,10 +212,28 @@ def default_policy_toml() -> str:
         "# Each check ends as pass, warn, fail, info or skipped. The verdict is the worst pass/warn/fail;",
         "# info and skipped checks never fail a release. Switch a check off with `enabled = false`.",
         '# "grade" settings take one of: ' + ", ".join(f'"{g}"' for g in GRADES) + ".",
+        "",
+        *(f"# {line}" for line in textwrap.wrap(_sample_text(), width=108)),
+        "[sample]",
+        *(f"{s.key} = {_toml_value(s.default)}  # {s.help}" for s in SAMPLE_SETTINGS),
     ]
     for check in CHECKS:
         about = textwrap.wrap(f"{check.title}: {check.description}", width=108)
         lines += ["", *(f"# {line}" for line in about), f"[checks.{check.name}]", "enabled = true"]
         for s in check.settings:
             lines.append(f"{s.key} = {_toml_value(s.default)}  # {s.help}")
+    from modelgap.retraining.options import toml_lines  # the [retrain] table (not a check: no verdict settings)
+
+    lines += toml_lines()
     return "\n".join(lines) + "\n"
+
+
+def _sample_text() -> str:
+    statistical = [c.title for c in CHECKS if c.needs_rows]
+    exact = [c.title for c in CHECKS if not c.needs_rows and c.limits]
+    return (
+        "Sample size: with fewer rows than min_rows in the sample (labelled rows for metric changes and flips), "
+        f"the statistical checks ({', '.join(statistical)}) report skipped with the reason: a rate, interval, PSI "
+        "or rank correlation from a handful of rows is noise. Checks that count what happened on these very rows "
+        f"({', '.join(exact)}) are graded at any size. 0 grades every sample."
+    )

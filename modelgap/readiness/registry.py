@@ -7,7 +7,7 @@ its pass / warn / fail / skipped rows to tests/test_readiness_checks.py (a test 
 from __future__ import annotations
 
 from modelgap.errors import PolicyError
-from modelgap.readiness import checks_data, checks_explanations, checks_model, checks_predictions
+from modelgap.readiness import checks_data, checks_explanations, checks_model, checks_predictions, checks_retraining
 from modelgap.readiness.base import Check
 
 CHECKS: tuple[Check, ...] = (
@@ -15,6 +15,7 @@ CHECKS: tuple[Check, ...] = (
     *checks_predictions.checks(),
     *checks_explanations.checks(),
     *checks_data.checks(),
+    *checks_retraining.checks(),
 )
 
 

@@ -15,23 +15,30 @@ from typing import Any
 
 import plotly.graph_objects as go
 
+from modelgap import words
+from modelgap.family import same_artifact
 from modelgap.figures import report as figures
 from modelgap.report.content import (
     MAX_TABLE_ROWS,
+    SAME_ARTIFACT_WORDS,
     STATUS_LABEL,
     as_report_dict,
     check_threshold,
     check_value,
     checks_of,
+    family_rows,
     key_numbers,
     metric_rows,
     model_card,
+    notes_of,
     parameter_rows,
     schema_lines,
+    verdict_lists,
     verdict_of,
 )
 from modelgap.report.evidence import data_facts, pair_summary, parity_errors, parity_facts, parity_rows
 from modelgap.report.html_style import CSS, PRINT_SCRIPT
+from modelgap.report.retraining_facts import retraining_facts
 
 _CHART_CONFIG = {"displaylogo": False, "responsive": True, "modeBarButtonsToRemove": ["select2d", "lasso2d"]}
 
@@ -71,7 +78,21 @@ def _numbers(pairs: list[tuple[str, str]]) -> str:
     return f'<div class="numbers">{tiles}</div>' if tiles else ""
 
 
+def _badge(status: Any) -> str:
+    status = str(status)
+    return f'<span class="badge {esc(status)}">{esc(STATUS_LABEL.get(status, status.upper()))}</span>'
+
+
+def _reason_items(checks: list[dict[str, Any]]) -> str:
+    return "".join(
+        f"<li>{_badge(c.get('status'))} <strong>{esc(c.get('title') or c.get('name'))}:</strong> "
+        f"{esc(c.get('message', ''))}</li>"
+        for c in checks
+    )
+
+
 def _banner(report: Mapping[str, Any]) -> str:
+    """The verdict: badge and words, the count line, EVERY failing check, then the warnings (beyond five folded)."""
     verdict = verdict_of(report)
     if verdict is None:
         return (
@@ -79,23 +100,44 @@ def _banner(report: Mapping[str, Any]) -> str:
             "<p>No readiness verdict was computed.</p></section>"
         )
     status = str(verdict["status"])
-    reasons = checks_of(report, "fail", "warn")
-    items = "".join(
-        f'<li><span class="badge {esc(c.get("status"))}">{esc(c.get("status"))}</span> '
-        f"<strong>{esc(c.get('title') or c.get('name'))}:</strong> {esc(c.get('message', ''))}</li>"
-        for c in reasons
-    )
-    listed = f'<ul class="reasons">{items}</ul>' if items else ""
+    fails, warns = verdict_lists(report)
+    parts = []
+    if fails:
+        parts.append(f'<h3>Failing checks ({len(fails)})</h3><ul class="reasons fails">{_reason_items(fails)}</ul>')
+    if warns:
+        shown, folded = warns[: words.WARNINGS_SHOWN], warns[words.WARNINGS_SHOWN :]
+        parts.append(f'<h3>Warnings ({len(warns)})</h3><ul class="reasons warns">{_reason_items(shown)}</ul>')
+        if folded:
+            more = esc(words.plural(len(folded), "more warning"))
+            parts.append(
+                f'<details class="more"><summary>{more}</summary>'
+                f'<ul class="reasons warns">{_reason_items(folded)}</ul></details>'
+            )
     return (
-        f'<section class="banner {esc(status)}" id="verdict">'
-        f'<div class="status">{esc(STATUS_LABEL.get(status, status))}</div>'
-        f'<p class="headline">{esc(verdict.get("headline", ""))}</p>{listed}</section>'
+        f'<section class="banner {esc(status)}" id="verdict" data-status="{esc(status)}">'
+        f'<div class="status">{_badge(status)} {esc(words.VERDICT_WORDS.get(status, status))}</div>'
+        f'<p class="headline">{esc(words.verdict_summary(verdict))}</p>{"".join(parts)}</section>'
     )
+
+
+def _facts_banner(report: Mapping[str, Any]) -> str:
+    """Same artifact, or another estimator family: said before any number, because it changes how they read."""
+    out = []
+    if same_artifact(report):
+        out.append(f'<section class="note same"><strong>Same artifact:</strong> {esc(SAME_ARTIFACT_WORDS)}</section>')
+    change, own = family_rows(report)
+    if change is not None:
+        out.append(
+            f'<section class="note family"><strong>Estimator family changed:</strong> {esc(change.words())}. '
+            f"Their {len(own)} own settings are two unrelated sets, listed apart under Parameters.</section>"
+        )
+    return "".join(out)
 
 
 def _cards(report: Mapping[str, Any]) -> str:
     out = []
-    for side, title in (("repo", "Repo model (candidate)"), ("deployed", "Deployed model")):
+    for side in words.SIDES:
+        title = words.SIDE_NAMES[side] + (" (candidate)" if side == "repo" else "")
         lines = model_card(report, side)
         if not lines:
             continue
@@ -107,7 +149,7 @@ def _cards(report: Mapping[str, Any]) -> str:
 def _checks(report: Mapping[str, Any]) -> str:
     rows = [
         [
-            f'<span class="badge {esc(c.get("status"))}">{esc(c.get("status"))}</span>',
+            _badge(c.get("status")),
             esc(c.get("title") or c.get("name")),
             esc(check_value(c)),
             esc(check_threshold(c)),
@@ -124,10 +166,11 @@ def _checks(report: Mapping[str, Any]) -> str:
 def _parameters(report: Mapping[str, Any]) -> str:
     rows, total = parameter_rows(report)
     facts = schema_lines(report)
+    change, own = family_rows(report)
     params = report.get("parameters")
     if not isinstance(params, Mapping):
         return ""
-    if not rows and not facts:
+    if not rows and not facts and change is None:
         same = "identical" if params.get("identical") else "not comparable (unknown for one side)"
         return f'<section id="parameters"><h2>Parameters</h2><p>Hyperparameters and pipeline: {same}.</p></section>'
     fact_list = "".join(f"<li>{esc(f)}</li>" for f in facts)
@@ -135,10 +178,17 @@ def _parameters(report: Mapping[str, Any]) -> str:
     if fact_list:
         parts.append(f'<ul class="facts">{fact_list}</ul>')
     if rows:
-        cells = [[f"<code>{esc(r['name'])}</code>", esc(r["deployed"]), esc(r["repo"])] for r in rows]
-        parts.append(_table(["parameter", "deployed", "repo"], cells))
+        cells = [[f"<code>{esc(r['name'])}</code>", esc(r["repo"]), esc(r["deployed"])] for r in rows]
+        parts.append(_table(["setting", "repo", "deployed"], cells))
         if total > len(rows):
             parts.append(f'<p class="muted">…and {total - len(rows)} more (first {MAX_TABLE_ROWS} shown).</p>')
+    if change is not None:
+        cells = [[f"<code>{esc(r['name'])}</code>", esc(r["repo"]), esc(r["deployed"])] for r in own]
+        parts.append(
+            f"<details><summary>Estimator family changed: {esc(change.words())} "
+            f"({len(own)} settings of the two estimators)</summary>{_table(['setting', 'repo', 'deployed'], cells)}"
+            "</details>"
+        )
     parts.append("</section>")
     return "".join(parts)
 
@@ -150,7 +200,14 @@ def _predictions(report: Mapping[str, Any]) -> str:
     numbers = [
         kv
         for kv in key_numbers(report)
-        if kv[0] in ("Rows compared", "Rows that disagree", "Mean difference", "Largest difference")
+        if kv[0]
+        in (
+            "Rows compared",
+            "Rows that disagree",
+            "Mean difference",
+            "Largest change on one row",
+            "Accuracy change (McNemar p)",
+        )
     ]
     charts = _chart(figures.top_rows_figure(p), "top-rows") + _chart(figures.slices_figure(p), "slices")
     return f'<section id="predictions"><h2>Predictions</h2>{_numbers(numbers)}{charts}</section>'
@@ -160,8 +217,11 @@ def _metrics(report: Mapping[str, Any]) -> str:
     rows = metric_rows(report)
     if not rows:
         return ""
-    cells = [[esc(m["metric"]), esc(m["repo"]), esc(m["deployed"]), esc(m["delta"]), esc(m["interval"])] for m in rows]
-    table = _table(["metric", "repo", "deployed", "change", "95% interval"], cells, numeric={1, 2, 3})
+    cells = [
+        [esc(m["metric"]), esc(m["repo"]), esc(m["deployed"]), esc(m["delta"]), esc(m["interval"]), esc(m["reading"])]
+        for m in rows
+    ]
+    table = _table(["metric", "repo", "deployed", "change", "95% interval", "reading"], cells, numeric={1, 2, 3})
     metrics = report.get("metrics")
     chart = _chart(figures.metric_deltas_figure(metrics), "metrics") if isinstance(metrics, Mapping) else ""
     return f'<section id="metrics"><h2>Metrics on the labelled sample</h2>{table}{chart}</section>'
@@ -171,8 +231,8 @@ def _explanations(report: Mapping[str, Any]) -> str:
     e = report.get("explanations")
     if not isinstance(e, Mapping):
         return ""
-    numbers = [kv for kv in key_numbers(report) if "rank" in kv[0] or "shared" in kv[0]]
-    what = f"SHAP on {esc(e.get('n_rows', '?'))} rows, output: {esc(e.get('output', '?'))}"
+    numbers = [kv for kv in key_numbers(report) if "agreement" in kv[0] or "shared" in kv[0]]
+    what = f"SHAP on {esc(e.get('n_rows', '?'))} rows, output: {esc(words.friendly(e.get('output', '?')))}"
     chart = _chart(figures.changed_features_figure(e), "features")
     head = f'<h2>Explanations</h2><p class="muted">{what}</p>'
     return f'<section id="explanations">{head}{_numbers(numbers)}{chart}</section>'
@@ -182,9 +242,9 @@ def _data(report: Mapping[str, Any]) -> str:
     facts = data_facts(report, limit=10)
     if facts is None:
         return ""
-    reason = f" — {esc(facts.relation_reason)}" if facts.relation_reason else ""
+    reason = f" — {esc(words.relative_paths(facts.relation_reason))}" if facts.relation_reason else ""
     items = [f"<li><strong>Training data: {esc(facts.relation_words)}</strong>{reason}</li>"]
-    items += [f"<li>{esc(side)}: {esc(line)}</li>" for side, line in facts.training]
+    items += [f"<li>{esc(side)}: {esc(words.relative_paths(line))}</li>" for side, line in facts.training]
     items += [f"<li>{esc(e)}</li>" for e in facts.errors]
     parts = [f'<section id="data" class="long"><h2>Data</h2><ul class="facts">{"".join(items)}</ul>']
     for pair in facts.pairs:
@@ -202,6 +262,26 @@ def _data(report: Mapping[str, Any]) -> str:
     return "".join(parts)
 
 
+def _retraining(report: Mapping[str, Any]) -> str:
+    facts = retraining_facts(report)
+    section = report.get("retraining")
+    if facts is None or not isinstance(section, Mapping):
+        return ""
+    from modelgap.figures.retraining import noise_band_figure
+
+    items = [
+        f"<li><strong>{esc(label)}: {esc(status)}</strong> ({esc(method)}): {esc(why)}</li>"
+        for label, status, method, why in facts.sides
+    ]
+    items.append(f"<li>{esc(facts.noise)}</li>")
+    if facts.excess:
+        items.append(f"<li><strong>{esc(facts.excess)}</strong></li>")
+    items += [f"<li>{esc(n)}</li>" for n in facts.notes]
+    chart = _chart(noise_band_figure(section), "retraining")
+    head = '<h2>Retraining</h2><p class="muted">Each model rebuilt from its recorded recipe, and the noise floor.</p>'
+    return f'<section id="retraining">{head}<ul class="facts">{"".join(items)}</ul>{chart}</section>'
+
+
 def _drift_records(report: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     data = report.get("data")
     drift = data.get("drift") if isinstance(data, Mapping) else None
@@ -212,7 +292,8 @@ def _parity(report: Mapping[str, Any]) -> str:
     facts = parity_facts(report)
     if not facts:
         return ""
-    what = f"The same rows were sent to {esc(facts[0][1])} and to {esc(facts[1][1])}, which it claims to serve."
+    endpoint, artifact = (esc(words.display_path(v)) for _k, v in facts[:2])
+    what = f"The same rows were sent to {endpoint} and to {artifact}, which it claims to serve."
     parts = [f'<section id="parity"><h2>Serving parity</h2><p class="muted">{what}</p>{_numbers(facts[2:])}']
     errors = parity_errors(report)
     if errors:
@@ -226,14 +307,7 @@ def _parity(report: Mapping[str, Any]) -> str:
 
 
 def _notes(report: Mapping[str, Any]) -> str:
-    items = [esc(n) for n in report.get("notes") or []]
-    errors = report.get("section_errors")
-    if isinstance(errors, Mapping):
-        items += [f"<strong>{esc(k)}</strong> not computed: {esc(v)}" for k, v in errors.items()]
-    for side in ("repo", "deployed"):
-        m = report.get(side)
-        if isinstance(m, Mapping):
-            items += [f"{side}: {esc(w)}" for w in m.get("warnings") or []]
+    items = [esc(n) for n in notes_of(report)]
     if not items:
         return ""
     return (
@@ -247,8 +321,8 @@ def _footer(report: Mapping[str, Any]) -> str:
     verdict = verdict_of(report) or {}
     policy = verdict.get("policy") if isinstance(verdict.get("policy"), Mapping) else {}
     assert isinstance(policy, Mapping)
-    source = esc(policy.get("source", "–"))
-    data = f" · sample data: {esc(report['data_file'])}" if report.get("data_file") else ""
+    source = esc(words.display_path(policy.get("source", "–")))
+    data = f" · sample data: {esc(words.display_path(report['data_file']))}" if report.get("data_file") else ""
     schema = esc(report.get("schema_version", "?"))
     return f"<footer>Generated by modelgap · policy: {source}{data} · report schema {schema}</footer>"
 
@@ -261,23 +335,23 @@ def render_html(comparison_or_dict: Any, *, generated: datetime | None = None) -
     when = (generated or datetime.now(tz=UTC)).strftime("%Y-%m-%d %H:%M UTC")
     verdict = verdict_of(report)
     status = STATUS_LABEL.get(str(verdict["status"]), "") if verdict else "no verdict"
-    repo = report.get("repo", {}).get("source", "repo") if isinstance(report.get("repo"), Mapping) else "repo"
-    dep = (
-        report.get("deployed", {}).get("source", "deployed")
-        if isinstance(report.get("deployed"), Mapping)
-        else "deployed"
+    repo, dep = (
+        words.display_path(report[side].get("source", side)) if isinstance(report.get(side), Mapping) else side
+        for side in words.SIDES
     )
     body = "".join(
         [
-            "<header><h1>Is the repo model ready to replace the deployed model?</h1>",
+            f"<header><h1>{esc(words.TITLE)}</h1>",
             f'<p class="meta">{esc(repo)} vs {esc(dep)} · generated {esc(when)}</p></header>',
             _banner(report),
+            _facts_banner(report),
             _cards(report),
             _parity(report),
             _predictions(report),
             _metrics(report),
             _explanations(report),
             _data(report),
+            _retraining(report),
             _parameters(report),
             _checks(report),
             _notes(report),

@@ -21,8 +21,14 @@ section { background: #fff; border: 1px solid var(--line); border-radius: 10px; 
 .banner.pass .status { color: var(--pass); } .banner.warn .status { color: var(--warn); }
 .banner.fail .status { color: var(--fail); }
 .banner .headline { font-size: 17px; margin: 2px 0 10px; }
+.banner .status .badge { font-size: 15px; vertical-align: 6px; min-width: 0; padding: 2px 8px; }
+.banner h3 { font-size: 14px; margin: 12px 0 2px; color: var(--muted); text-transform: uppercase;
+             letter-spacing: .04em; }
 .reasons { margin: 0; padding-left: 0; list-style: none; }
 .reasons li { margin: 6px 0; }
+details.more summary { margin: 4px 0; }
+.note { border-left: 6px solid var(--info); padding: 12px 18px; }
+.note.same { border-left-color: var(--pass); } .note.family { border-left-color: var(--warn); }
 .badge { display: inline-block; min-width: 62px; text-align: center; border-radius: 4px; padding: 1px 6px;
          font-size: 12px; font-weight: 700; color: #fff; background: var(--info); text-transform: uppercase; }
 .badge.pass { background: var(--pass); } .badge.warn { background: var(--warn); }

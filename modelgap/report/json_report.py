@@ -9,6 +9,7 @@ from typing import Any
 from modelgap.comparison import Comparison
 from modelgap.jsonsafe import json_safe
 from modelgap.model import LoadedModel
+from modelgap.redact import redact_values
 
 SCHEMA_VERSION = 1
 
@@ -49,7 +50,7 @@ def comparison_to_dict(comparison: Comparison) -> dict[str, Any]:
         out["notes"] = list(comparison.notes)
     if comparison.errors:
         out["section_errors"] = dict(comparison.errors)
-    return json_safe(out)
+    return redact_values(json_safe(out))  # no credential reaches a report, whatever a source string carried
 
 
 def write_json(comparison: Comparison, path: str | Path) -> None:

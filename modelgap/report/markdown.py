@@ -1,7 +1,8 @@
 """The Markdown report: short enough for a pull-request comment, with no links.
 
-Verdict first, then the failing and warning checks in plain words, the key numbers, the metrics, the
-parameter changes (capped) and every check in one table. Every user-controlled string is escaped.
+The title and verdict words of the app (modelgap.words), then EVERY failing check and the warnings (beyond
+five folded in a <details>), the key numbers, the metrics, the parameter changes (capped) and every check in
+one table. Repo before deployed throughout. Every user-controlled string is escaped.
 """
 
 from __future__ import annotations
@@ -11,23 +12,31 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from modelgap import words
+from modelgap.family import same_artifact
 from modelgap.report.content import (
+    SAME_ARTIFACT_WORDS,
     STATUS_LABEL,
     as_report_dict,
     check_threshold,
     check_value,
     checks_of,
+    family_rows,
     key_numbers,
     metric_rows,
     model_card,
+    notes_of,
     parameter_rows,
     schema_lines,
+    verdict_lists,
     verdict_of,
 )
 from modelgap.report.evidence import data_facts, pair_summary, parity_errors, parity_facts
+from modelgap.report.retraining_facts import retraining_facts
 
 ICON = {"pass": "✅", "warn": "⚠️", "fail": "❌", "info": "ℹ️", "skipped": "⏭️"}
 MAX_PARAMETER_ROWS = 10
+MAX_NOTES = 8
 MAX_DRIFT_ROWS = 8  # drifted columns over every compared pair of datasets
 _SPECIAL = re.compile(r"([\\`*_\[\]|~])")  # markup characters that work mid-line (GFM)
 
@@ -48,45 +57,89 @@ def render_markdown(comparison_or_dict: Any) -> str:
     """The Markdown report of a Comparison or of its JSON dict."""
     report = as_report_dict(comparison_or_dict)
     verdict = verdict_of(report)
-    lines: list[str] = []
-    if verdict:
-        status = str(verdict["status"])
-        lines += [
-            f"## {ICON.get(status, '')} modelgap release check: {STATUS_LABEL.get(status, status.upper())}",
-            "",
-            md(verdict.get("headline", "")),
-        ]
-    else:
-        lines += ["## modelgap comparison", "", "No readiness verdict was computed."]
-    lines.append("")
-    for side, label in (("repo", "Repo"), ("deployed", "Deployed")):
-        card = dict(model_card(report, side))
-        if card:
-            bits = [card.get("Model", ""), card.get("Version", ""), f"SHA-256 {card.get('SHA-256', 'unknown')}"]
-            lines.append(f"- **{label}:** {md_code(card['Source'])} ({md('; '.join(b for b in bits if b))})")
-    for status, heading in (("fail", "Failing checks"), ("warn", "Warnings")):
-        rows = checks_of(report, status)
-        if rows:
-            lines += ["", f"### {ICON[status]} {heading}", ""]
-            lines += [f"- **{md(c.get('title') or c.get('name'))}:** {md(c.get('message', ''))}" for c in rows]
+    lines = _verdict(report, verdict)
+    lines += _banners(report)
     numbers = key_numbers(report)
     if numbers:
         lines += ["", "### Key numbers", "", "| | |", "|---|---|"]
         lines += [f"| {md(k)} | {md(v)} |" for k, v in numbers]
-    metrics = metric_rows(report)
-    if metrics:
-        lines += ["", "### Metrics (repo minus deployed)", "", "| metric | repo | deployed | change | 95% interval |"]
-        lines.append("|---|---:|---:|---:|---|")
-        lines += [
-            f"| {md(m['metric'])} | {m['repo']} | {m['deployed']} | {m['delta']} | {md(m['interval'])} |"
-            for m in metrics
-        ]
+    lines += _metrics(report)
     lines += _parity(report)
     lines += _data(report)
+    lines += _retraining(report)
     lines += _parameters(report)
     lines += _all_checks(report)
+    lines += _notes(report)
     lines += ["", _footer(report, verdict)]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _verdict(report: Mapping[str, Any], verdict: Mapping[str, Any] | None) -> list[str]:
+    """Title, status badge and words, the count line, both models, then EVERY failing check and the warnings."""
+    lines = [f"## {words.TITLE}", ""]
+    if verdict:
+        status = str(verdict["status"])
+        badge = f"{ICON.get(status, '')} {STATUS_LABEL.get(status, status.upper())}".strip()
+        lines.append(f"**{badge} · {words.VERDICT_WORDS.get(status, status)}** — {md(words.verdict_summary(verdict))}")
+    else:
+        lines.append("No readiness verdict was computed.")
+    lines.append("")
+    for side in words.SIDES:
+        card = dict(model_card(report, side))
+        if card:
+            bits = [card.get("Model", ""), card.get("Version", ""), f"SHA-256 {card.get('SHA-256', 'unknown')}"]
+            lines.append(
+                f"- **{words.SIDE_NAMES[side]}:** {md_code(card['Source'])} ({md('; '.join(b for b in bits if b))})"
+            )
+    fails, warns = verdict_lists(report)
+    if fails:
+        lines += ["", f"### {ICON['fail']} Failing checks ({len(fails)})", "", *(_reason(c) for c in fails)]
+    if warns:
+        shown, folded = warns[: words.WARNINGS_SHOWN], warns[words.WARNINGS_SHOWN :]
+        lines += ["", f"### {ICON['warn']} Warnings ({len(warns)})", "", *(_reason(c) for c in shown)]
+        if folded:
+            more = words.plural(len(folded), "more warning")
+            lines += ["", f"<details><summary>{more}</summary>", "", *(_reason(c) for c in folded), "", "</details>"]
+    return lines
+
+
+def _reason(check: Mapping[str, Any]) -> str:
+    return f"- **{md(check.get('title') or check.get('name'))}:** {md(check.get('message', ''))}"
+
+
+def _banners(report: Mapping[str, Any]) -> list[str]:
+    """The two facts that change how everything else reads: one artifact twice, or another estimator family."""
+    out: list[str] = []
+    if same_artifact(report):
+        out += ["", f"> **Same artifact:** {md(SAME_ARTIFACT_WORDS)}"]
+    change, own = family_rows(report)
+    if change is not None:
+        out += [
+            "",
+            f"> **Estimator family changed:** {md(change.words())}. Their {len(own)} own settings are two "
+            "unrelated sets, not changes one by one (see the JSON or HTML report).",
+        ]
+    return out
+
+
+def _metrics(report: Mapping[str, Any]) -> list[str]:
+    metrics = metric_rows(report)
+    if not metrics:
+        return []
+    out = ["", "### Metrics (change = repo minus deployed)", ""]
+    out += ["| metric | repo | deployed | change | 95% interval | reading |", "|---|---:|---:|---:|---|---|"]
+    out += [
+        f"| {md(m['metric'])} | {m['repo']} | {m['deployed']} | {m['delta']} | {md(m['interval'])} | {m['reading']} |"
+        for m in metrics
+    ]
+    return out
+
+
+def _notes(report: Mapping[str, Any]) -> list[str]:
+    notes = notes_of(report)
+    if not notes:
+        return []
+    return ["", "<details><summary>Notes</summary>", "", *(f"- {md(n)}" for n in notes[:MAX_NOTES]), "", "</details>"]
 
 
 def _parity(report: Mapping[str, Any]) -> list[str]:
@@ -94,7 +147,7 @@ def _parity(report: Mapping[str, Any]) -> list[str]:
     if not facts:
         return []
     out = ["", "### Serving parity (endpoint vs the artifact it claims to serve)", "", "| | |", "|---|---|"]
-    out += [f"| {md(k)} | {md(v)} |" for k, v in facts]
+    out += [f"| {md(k)} | {md(words.relative_paths(v))} |" for k, v in facts]
     errors = parity_errors(report, limit=2)
     if errors:
         out += ["", *(f"- {md(e)}" for e in errors)]
@@ -105,9 +158,10 @@ def _data(report: Mapping[str, Any]) -> list[str]:
     facts = data_facts(report, limit=MAX_DRIFT_ROWS)
     if facts is None:
         return []
-    relation = md(facts.relation_words) + (f" — {md(facts.relation_reason)}" if facts.relation_reason else "")
+    reason = words.relative_paths(facts.relation_reason)
+    relation = md(facts.relation_words) + (f" — {md(reason)}" if reason else "")
     out = ["", "### Data", "", f"- **Training data:** {relation}"]
-    out += [f"- {md(side)}: {md(line)}" for side, line in facts.training]
+    out += [f"- {md(side)}: {md(words.relative_paths(line))}" for side, line in facts.training]
     rows: list[str] = []
     for pair in facts.pairs:
         out.append(f"- **{md(pair.name)}:** {md(pair_summary(pair))}")
@@ -121,6 +175,16 @@ def _data(report: Mapping[str, Any]) -> list[str]:
     return out
 
 
+def _retraining(report: Mapping[str, Any]) -> list[str]:
+    facts = retraining_facts(report)
+    if facts is None:
+        return []
+    out = ["", "### Retraining (each model rebuilt from its recorded recipe)", ""]
+    out += [f"- **{md(label)}: {md(status)}** ({md(method)}) — {md(why)}" for label, status, method, why in facts.sides]
+    out += [f"- {md(facts.noise)}"] + ([f"- **{md(facts.excess)}**"] if facts.excess else [])
+    return out
+
+
 def _parameters(report: Mapping[str, Any]) -> list[str]:
     rows, total = parameter_rows(report, limit=MAX_PARAMETER_ROWS)
     facts = schema_lines(report)
@@ -130,10 +194,10 @@ def _parameters(report: Mapping[str, Any]) -> list[str]:
     if facts:
         out += ["", *(f"- {md(f)}" for f in facts[:MAX_PARAMETER_ROWS])]
     if rows:
-        out += ["", "| parameter | deployed | repo |", "|---|---|---|"]
-        out += [f"| {md(r['name'])} | {md(r['deployed'])} | {md(r['repo'])} |" for r in rows]
+        out += ["", "| setting | repo | deployed |", "|---|---|---|"]
+        out += [f"| {md(r['name'])} | {md(r['repo'])} | {md(r['deployed'])} |" for r in rows]
         if total > len(rows):
-            out += ["", f"…and {total - len(rows)} more parameter differences (see the JSON or HTML report)."]
+            out += ["", f"…and {total - len(rows)} more setting differences (see the JSON or HTML report)."]
     return out
 
 
@@ -146,7 +210,7 @@ def _all_checks(report: Mapping[str, Any]) -> list[str]:
     for c in rows:
         status = str(c.get("status"))
         out.append(
-            f"| {md(c.get('title') or c.get('name'))} | {ICON.get(status, '')} {status} "
+            f"| {md(c.get('title') or c.get('name'))} | {ICON.get(status, '')} {STATUS_LABEL.get(status, status)} "
             f"| {md(check_value(c))} | {md(check_threshold(c))} |"
         )
     return [*out, "", "</details>"]
@@ -155,11 +219,10 @@ def _all_checks(report: Mapping[str, Any]) -> list[str]:
 def _footer(report: Mapping[str, Any], verdict: Mapping[str, Any] | None) -> str:
     bits = []
     if report.get("data_file"):
-        bits.append(f"sample: {md(Path(str(report['data_file'])).name)}")
+        bits.append(f"sample: {md(words.display_path(report['data_file']))}")
     policy = verdict.get("policy") if verdict else None
     if isinstance(policy, Mapping) and policy.get("source"):
-        source = str(policy["source"])
-        bits.append(f"policy: {md(source if source == 'built-in defaults' else Path(source).name)}")
+        bits.append(f"policy: {md(words.display_path(policy['source']))}")
     return "_Generated by modelgap" + (" · " + " · ".join(bits) if bits else "") + "._"
 
 

@@ -7,11 +7,12 @@ from typing import TYPE_CHECKING
 
 from modelgap.errors import SourceError
 from modelgap.model import LoadedModel
+from modelgap.sources.origins import Trust
 
 if TYPE_CHECKING:
     from modelgap.sources.endpoint import EndpointOptions
 
-__all__ = ["load_model", "source_kind"]
+__all__ = ["Trust", "load_model", "source_kind"]
 
 
 def source_kind(source: str) -> str:
@@ -34,16 +35,20 @@ def load_model(
     source: str,
     *,
     tracking_uri: str | None = None,
-    allow_pickle: bool = True,
+    trust: Trust | None = None,
+    allow_pickle: bool | None = None,
     endpoint_options: EndpointOptions | None = None,
 ) -> LoadedModel:
     """Resolve `source` to a LoadedModel.
 
+    `trust` says which origins may supply a model whose loading runs code (pickles, `loader_module`, a
+    flavor's `code/`, an imported `model_class`); the decision is made before any loader runs. Default:
+    the caller's own files and registries (the CLI, a notebook). `allow_pickle=False` is shorthand for
+    `Trust.nothing()`: only skops, xgboost's and LightGBM's own formats load.
     `endpoint_options` (paired registry entry, sample rows to probe, batch settings) apply to endpoints only.
-
-    `allow_pickle` covers every artifact whose loading runs code (pickle, joblib, cloudpickled pyfunc):
-    the CLI loads the user's own files; the app turns it off for browser uploads.
     """
+    if trust is None:
+        trust = Trust.nothing() if allow_pickle is False else Trust.cli()
     if not source or not source.strip():
         raise SourceError(
             "The model source is empty.", "Give a path, runs:/..., models:/..., a URL or git:<rev>:<path>."
@@ -53,19 +58,19 @@ def load_model(
     if kind == "run":
         from modelgap.sources.registry import load_run_artifact
 
-        return load_run_artifact(source, tracking_uri, allow_pickle=allow_pickle)
+        return load_run_artifact(source, tracking_uri, trust=trust)
     if kind == "registry":
         from modelgap.sources.registry import load_registry_model
 
-        return load_registry_model(source, tracking_uri, allow_pickle=allow_pickle)
+        return load_registry_model(source, tracking_uri, trust=trust)
     if kind == "endpoint":
         from modelgap.sources.endpoint import load_endpoint
 
-        return load_endpoint(source, options=endpoint_options, tracking_uri=tracking_uri, allow_pickle=allow_pickle)
+        return load_endpoint(source, options=endpoint_options, tracking_uri=tracking_uri, trust=trust)
     if kind == "git":
         from modelgap.sources.git import load_git
 
-        return load_git(source, tracking_uri=tracking_uri, allow_pickle=allow_pickle)
+        return load_git(source, tracking_uri=tracking_uri, trust=trust)
     if kind == "unknown":
         raise SourceError(
             f"Unknown model source form {source!r}.",
@@ -73,5 +78,6 @@ def load_model(
         )
     from modelgap.sources.files import load_local
 
-    model: LoadedModel = load_local(Path(source).expanduser(), source, allow_pickle=allow_pickle)
+    path = Path(source).expanduser()
+    model: LoadedModel = load_local(path, source, may_run_code=trust.local_may_run_code(path), trust=trust)
     return model

@@ -20,6 +20,7 @@ from modelgap.errors import EndpointError, SchemaMismatchError, SourceError
 from modelgap.model import LoadedModel, ModelMetadata, Task
 from modelgap.sources.endpoint_client import BatchOutcome, EndpointClient, EndpointSettings
 from modelgap.sources.http_client import Transport, split_credentials
+from modelgap.sources.origins import Trust
 
 __all__ = ["EndpointModel", "EndpointOptions", "EndpointPredictor", "load_endpoint", "probe_rows"]
 
@@ -162,7 +163,7 @@ class EndpointModel(LoadedModel):
 
 
 def load_endpoint(
-    source: str, *, options: EndpointOptions | None = None, tracking_uri: str | None = None, allow_pickle: bool = True
+    source: str, *, options: EndpointOptions | None = None, tracking_uri: str | None = None, trust: Trust | None = None
 ) -> EndpointModel:
     """Check the endpoint answers /ping, read its paired registry entry if given, learn its output kind."""
     options = options or EndpointOptions()
@@ -170,7 +171,7 @@ def load_endpoint(
     client = EndpointClient(source, options.settings, options.transport)
     client.ping()
     server_version = client.version()
-    paired = _load_paired(options.deployed_meta, tracking_uri, allow_pickle)
+    paired = _load_paired(options.deployed_meta, tracking_uri, trust)
     features = paired.feature_names if paired is not None else []
     warnings: list[str] = []
     raw = _probe(client, options.probe, features, warnings)
@@ -203,7 +204,7 @@ def probe_rows(data_path: str | Path | None, *, target: str | None = None, n: in
     return df.drop(columns=[target]) if target and target in df.columns else df
 
 
-def _load_paired(meta: str | None, tracking_uri: str | None, allow_pickle: bool) -> LoadedModel | None:
+def _load_paired(meta: str | None, tracking_uri: str | None, trust: Trust | None) -> LoadedModel | None:
     if not meta:
         return None
     from modelgap.sources import load_model, source_kind
@@ -213,7 +214,7 @@ def _load_paired(meta: str | None, tracking_uri: str | None, allow_pickle: bool)
             f"--deployed-meta {meta} is an endpoint; it must name the artifact the endpoint serves.",
             "Use models:/<name>@<alias> (or a local model path).",
         )
-    return load_model(meta, tracking_uri=tracking_uri, allow_pickle=allow_pickle)
+    return load_model(meta, tracking_uri=tracking_uri, trust=trust)
 
 
 def _probe(client: EndpointClient, probe: pd.DataFrame | None, features: list[str], warnings: list[str]) -> Any:

@@ -14,13 +14,14 @@ import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from modelgap.errors import EndpointError, SourceError
+from modelgap.sources.credentials import check_endpoint_destination
 from modelgap.sources.http_client import (
     HttpResponse,
     RequestsTransport,
@@ -66,9 +67,6 @@ class EndpointSettings:
                 raise SourceError(f"{var}={raw!r} is not a valid {kind.__name__}.", f"Set {var} to a number.") from exc
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
-
-    def with_(self, **changes: Any) -> EndpointSettings:
-        return replace(self, **{k: v for k, v in changes.items() if v is not None})
 
 
 @dataclass(frozen=True)
@@ -163,6 +161,7 @@ class EndpointClient:
         self.display_url = self.invocations_url  # credential-free: the only form ever shown
         self.settings = settings or EndpointSettings.from_env()
         self.transport: Transport = transport or RequestsTransport()
+        check_endpoint_destination(clean)  # the server's endpoint credentials go only where they were configured
         self._auth = auth_headers(url_credentials)
         self._lock = threading.Lock()
         self.records: deque[BatchOutcome] = deque(maxlen=MAX_RECORDS)

@@ -10,7 +10,9 @@ from modelgap.model import ModelMetadata
 from modelgap.sources.environment import running_python, running_versions
 from modelgap.sources.hashing import sha256_of
 from modelgap.sources.native import capture_version_warnings, from_native
+from modelgap.sources.origins import ALLOWED_DIRS_ENV, Trust
 from modelgap.sources.trust import trusted_types_for
+from modelgap.values import one_line
 
 LFS_POINTER_PREFIX = b"version https://git-lfs"
 PICKLE_SUFFIXES = {".joblib", ".pkl", ".pickle"}
@@ -36,13 +38,14 @@ def check_readable_file(path: Path) -> None:
         )
 
 
-def load_local(path: Path, source: str, *, allow_pickle: bool) -> Any:
+def load_local(path: Path, source: str, *, may_run_code: bool, trust: Trust | None = None) -> Any:
+    """Load a local artifact. `may_run_code`: its origin is one the operator (or the CLI's user) allowed."""
     from modelgap.sources.mlflow_dir import load_mlflow_dir
 
     check_readable_file(path)
     if path.is_dir():
         if (path / "MLmodel").is_file():
-            return load_mlflow_dir(path, source, allow_pickle=allow_pickle)
+            return load_mlflow_dir(path, source, may_run_code=may_run_code, trust=trust)
         raise SourceError(
             f"{path} is a directory without an MLmodel file.",
             "Point at an MLflow model directory, a .skops file or a .joblib/.pkl file.",
@@ -51,7 +54,7 @@ def load_local(path: Path, source: str, *, allow_pickle: bool) -> Any:
     if suffix == ".skops":
         obj, metadata = _load_skops(path)
     elif suffix in PICKLE_SUFFIXES:
-        obj, metadata = _load_pickle(path, allow_pickle=allow_pickle)
+        obj, metadata = _load_pickle(path, source, may_run_code=may_run_code, trust=trust)
     else:
         raise SourceError(
             f"{path} has an unknown model format ({suffix or 'no extension'}).",
@@ -83,11 +86,17 @@ def _load_skops(path: Path) -> tuple[Any, ModelMetadata]:
     return obj, metadata
 
 
-def _load_pickle(path: Path, *, allow_pickle: bool) -> tuple[Any, ModelMetadata]:
-    if not allow_pickle:
+def _load_pickle(path: Path, source: str, *, may_run_code: bool, trust: Trust | None) -> tuple[Any, ModelMetadata]:
+    if not may_run_code:
         raise UntrustedModelError(
-            f"{path} is a pickle/joblib file, and loading one runs arbitrary code.",
-            "Upload a .skops file or an MLflow model instead, or ask the operator to enable pickle loading.",
+            f"{path} is a pickle/joblib file, and loading one runs any code it contains; such files load only "
+            "from folders the operator allowed.",
+            f"Use a .skops file or an MLflow model saved with skops, or ask the operator to allow its folder "
+            f"({ALLOWED_DIRS_ENV}).",
+        )
+    if trust is not None:
+        trust.tell(
+            f"{source} is a pickle/joblib file: loading it runs any code it contains; load only files you trust."
         )
     import joblib
 
@@ -102,7 +111,7 @@ def _load_pickle(path: Path, *, allow_pickle: bool) -> tuple[Any, ModelMetadata]
         ) from exc
     except Exception as exc:
         raise SourceError(
-            f"{path} could not be unpickled ({type(exc).__name__}: {' '.join(str(exc).split())[:200]}).",
+            f"{path} could not be unpickled ({type(exc).__name__}: {one_line(exc)}).",
             "The file is truncated or not a pickle/joblib file; re-save the model.",
         ) from exc
     return obj, metadata

@@ -19,6 +19,8 @@ from typing import Any
 from modelgap.errors import SourceError
 from modelgap.model import LoadedModel
 from modelgap.sources.files import LFS_POINTER_PREFIX, check_readable_file
+from modelgap.sources.origins import Trust
+from modelgap.values import one_line
 
 __all__ = ["GitRevisionSource", "RevisionInfo", "list_revisions", "load_git", "parse_git_source"]
 
@@ -74,7 +76,7 @@ def parse_git_source(source: str) -> GitRevisionSource:
 
 
 def load_git(
-    source: str, *, tracking_uri: str | None = None, allow_pickle: bool = True, repo_dir: str | Path | None = None
+    source: str, *, tracking_uri: str | None = None, trust: Trust | None = None, repo_dir: str | Path | None = None
 ) -> LoadedModel:
     """Load the model at `git:<rev>:<path>`; metadata.git records the revision. `tracking_uri` is not used."""
     from modelgap.sources.files import load_local
@@ -99,7 +101,9 @@ def load_git(
     except SourceError as err:
         raise _relabel(err, local, label, info.sha, path) from err
     try:
-        model: LoadedModel = load_local(local, source, allow_pickle=allow_pickle)
+        # The file comes from the repository's history: it may run code when the repository's folder may.
+        trust = trust or Trust.cli()
+        model: LoadedModel = load_local(local, source, may_run_code=trust.local_may_run_code(root), trust=trust)
     except SourceError as err:
         raise _relabel(err, local, label, info.sha, path) from err
     model.metadata.location = f"git:{info.sha}:{path}"
@@ -258,6 +262,6 @@ def _run(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProce
     except subprocess.TimeoutExpired as exc:
         raise SourceError(f"`git {args[0]}` took longer than {GIT_TIMEOUT_S:.0f} s.", "Check the repository.") from exc
     if check and result.returncode != 0:
-        said = " ".join(result.stderr.decode("utf-8", errors="replace").split())[:200]
+        said = one_line(result.stderr.decode("utf-8", errors="replace"))
         raise SourceError(f"`git {args[0]}` failed: {said or 'no message'}.", "Check the repository and revision.")
     return result

@@ -12,10 +12,14 @@ import yaml
 
 from modelgap.errors import SourceError, UntrustedModelError
 from modelgap.model import FeatureSpec, LoadedModel, ModelMetadata, Task
+from modelgap.sources.codecheck import NATIVE_FLAVORS, LoadPlan, code_risks, safe_plan
 from modelgap.sources.environment import versions_from_mlflow_dir
+from modelgap.sources.files import LFS_POINTER_PREFIX
 from modelgap.sources.hashing import sha256_of
 from modelgap.sources.native import capture_version_warnings, from_native
+from modelgap.sources.origins import ALLOWED_DIRS_ENV, TRUSTED_TRACKING_URIS_ENV, Trust
 from modelgap.sources.trust import trusted_types_for
+from modelgap.values import one_line
 
 _SIGNATURE_KINDS = {
     "double": "number",
@@ -92,69 +96,118 @@ def base_metadata(model_dir: Path, mlmodel: dict[str, Any], flavor: str) -> Mode
     return metadata
 
 
-def load_mlflow_dir(model_dir: Path, source: str, *, allow_pickle: bool) -> LoadedModel:
+def load_mlflow_dir(model_dir: Path, source: str, *, may_run_code: bool, trust: Trust | None = None) -> LoadedModel:
+    """Load an MLflow model directory. Whether loading runs code is decided here, from MLmodel and the files,
+    before any MLflow loader runs: a code-free model loads with modelgap's own loaders (MLflow's are never
+    called, so nothing reaches sys.path); a code-bearing one loads only when its origin `may_run_code`."""
     mlmodel = read_mlmodel(model_dir)
+    _refuse_lfs_pointers(model_dir)
     flavors = mlmodel["flavors"]
     features = signature_features(mlmodel)
-    if "sklearn" in flavors:
-        return _load_sklearn(model_dir, source, mlmodel, features, allow_pickle=allow_pickle)
-    if "xgboost" in flavors:
-        import mlflow.xgboost
-
-        metadata = base_metadata(model_dir, mlmodel, "xgboost")
-        with capture_version_warnings(metadata):
-            obj = _guard(lambda: mlflow.xgboost.load_model(str(model_dir)), model_dir)
-        # xgboost's own format keeps the trees, not the training params: those are unknown, not defaults.
-        return from_native(obj, source, metadata, features, xgboost_config_lost=True)
-    if "lightgbm" in flavors:
-        conf = flavors["lightgbm"]
-        metadata = base_metadata(model_dir, mlmodel, "lightgbm")
-        if "sklearn" in str(conf.get("model_class", "")):
-            _require_code_allowed(model_dir, allow_pickle, "a pickled lightgbm scikit-learn model")
-            metadata.runs_code = True
-        import mlflow.lightgbm
-
-        with capture_version_warnings(metadata):
-            obj = _guard(lambda: mlflow.lightgbm.load_model(str(model_dir)), model_dir)
-        return from_native(obj, source, metadata, features)
-    if "python_function" in flavors:
-        return _load_pyfunc(model_dir, source, mlmodel, features, allow_pickle=allow_pickle)
-    raise SourceError(
-        f"{model_dir} has no flavor modelgap can load ({', '.join(flavors)}).",
-        "Log the model with the sklearn, xgboost, lightgbm or python_function flavor.",
-    )
+    plan = safe_plan(model_dir, mlmodel)
+    if plan is not None:
+        return _load_safe(plan, model_dir, source, mlmodel, features)
+    if not any(f in flavors for f in (*NATIVE_FLAVORS, "python_function")):
+        raise SourceError(
+            f"{model_dir} has no flavor modelgap can load ({', '.join(flavors)}).",
+            "Log the model with the sklearn, xgboost, lightgbm or python_function flavor.",
+        )
+    risks = code_risks(model_dir, mlmodel) or ["its MLmodel asks for a loader modelgap cannot check"]
+    if not may_run_code:
+        raise UntrustedModelError(
+            f"{model_dir} would run code when loaded: {risks[0]}. Such models load only from folders and "
+            "registries the operator allowed.",
+            "Log it with skops (serialization_format='skops'), xgboost's json or LightGBM's text format, or ask "
+            f"the operator to allow its origin ({ALLOWED_DIRS_ENV} or {TRUSTED_TRACKING_URIS_ENV}).",
+        )
+    if trust is not None:
+        trust.tell(f"{source} runs code when it loads ({risks[0]}); load only models you trust.")
+    return _load_with_mlflow(model_dir, source, mlmodel, features)
 
 
-def _load_sklearn(
-    model_dir: Path, source: str, mlmodel: dict[str, Any], features: list[FeatureSpec], *, allow_pickle: bool
+def _refuse_lfs_pointers(model_dir: Path, limit: int = 200) -> None:
+    """A model folder committed through Git LFS holds pointers, not data: say so before a loader chokes on one."""
+    for i, path in enumerate(sorted(p for p in model_dir.rglob("*") if p.is_file())):
+        if i >= limit:
+            return
+        if path.stat().st_size < 1024:
+            with path.open("rb") as fh:
+                if fh.read(len(LFS_POINTER_PREFIX)) == LFS_POINTER_PREFIX:
+                    raise SourceError(
+                        f"{path} is a Git LFS pointer, not the file itself.",
+                        "Run `git lfs pull` (or `git lfs fetch` for that revision) to get the real files.",
+                    )
+
+
+def _load_safe(
+    plan: LoadPlan, model_dir: Path, source: str, mlmodel: dict[str, Any], features: list[FeatureSpec]
 ) -> LoadedModel:
-    import mlflow.sklearn
+    """skops with the allow-list, xgboost's own format, LightGBM's text format: no pickle, no import, no code/."""
+    from modelgap.sources.files import check_readable_file
 
-    conf = mlmodel["flavors"]["sklearn"]
-    metadata = base_metadata(model_dir, mlmodel, "sklearn")
-    if conf.get("serialization_format") == "skops":
-        # MLmodel's own skops_trusted_types is written by whoever logged the model: check against ours.
-        trusted_types_for(model_dir / str(conf.get("pickled_model", "model.skops")))
-    else:
-        _require_code_allowed(model_dir, allow_pickle, f"a {conf.get('serialization_format', 'pickled')} sklearn model")
-        metadata.runs_code = True
+    check_readable_file(plan.data)
+    metadata = base_metadata(model_dir, mlmodel, plan.flavor)
     with capture_version_warnings(metadata):
-        obj = _guard(lambda: mlflow.sklearn.load_model(str(model_dir)), model_dir)
-    saved = conf.get("sklearn_version")
+        if plan.kind == "skops":
+            import skops.io as sio
+
+            trusted = trusted_types_for(plan.data)
+            obj = _guard(lambda: sio.load(plan.data, trusted=trusted), model_dir)
+        elif plan.kind == "xgboost":
+            obj = _guard(lambda: _load_xgboost(plan), model_dir)
+        else:
+            import lightgbm as lgb
+
+            obj = _guard(lambda: lgb.Booster(model_file=str(plan.data)), model_dir)
+    if plan.flavor == "sklearn":
+        _note_sklearn_version(metadata, mlmodel)
+    # xgboost's own format keeps the trees, not the training params: those are unknown, not defaults.
+    return from_native(obj, source, metadata, features, xgboost_config_lost=plan.kind == "xgboost")
+
+
+def _load_xgboost(plan: LoadPlan) -> Any:
+    import xgboost
+
+    module_name, _, class_name = str(plan.model_class).rpartition(".")
+    module = xgboost.core if module_name == "xgboost.core" else xgboost.sklearn
+    model = getattr(module, class_name)()
+    model.load_model(str(plan.data))
+    return model
+
+
+def _load_with_mlflow(
+    model_dir: Path, source: str, mlmodel: dict[str, Any], features: list[FeatureSpec]
+) -> LoadedModel:
+    """A code-bearing model from an allowed origin: MLflow's own loaders, as the model's author intended."""
+    flavors = mlmodel["flavors"]
+    for flavor in NATIVE_FLAVORS:
+        if flavor not in flavors:
+            continue
+        import importlib
+
+        loader = importlib.import_module(f"mlflow.{flavor}")
+        metadata = base_metadata(model_dir, mlmodel, flavor)
+        metadata.runs_code = True
+        with capture_version_warnings(metadata):
+            obj = _guard(lambda loader=loader: loader.load_model(str(model_dir)), model_dir)
+        if flavor == "sklearn":
+            _note_sklearn_version(metadata, mlmodel)
+        return from_native(obj, source, metadata, features, xgboost_config_lost=flavor == "xgboost")
+    return _load_pyfunc(model_dir, source, mlmodel, features)
+
+
+def _note_sklearn_version(metadata: ModelMetadata, mlmodel: dict[str, Any]) -> None:
+    saved = (mlmodel["flavors"].get("sklearn") or {}).get("sklearn_version")
     installed = _installed("scikit-learn")
     if saved and installed and saved != installed:
         note = f"Saved with scikit-learn {saved}, loaded with {installed}: results are unverified."
         if note not in metadata.warnings:
             metadata.warnings.append(note)
-    return from_native(obj, source, metadata, features)
 
 
-def _load_pyfunc(
-    model_dir: Path, source: str, mlmodel: dict[str, Any], features: list[FeatureSpec], *, allow_pickle: bool
-) -> LoadedModel:
+def _load_pyfunc(model_dir: Path, source: str, mlmodel: dict[str, Any], features: list[FeatureSpec]) -> LoadedModel:
     import mlflow.pyfunc
 
-    _require_code_allowed(model_dir, allow_pickle, "a python_function model (cloudpickled code)")
     metadata = base_metadata(model_dir, mlmodel, "python_function")
     metadata.runs_code = True
     with capture_version_warnings(metadata):
@@ -213,21 +266,13 @@ def _pyfunc_task(mlmodel: dict[str, Any], extra: dict[str, Any]) -> tuple[Task, 
     return "multiclass", []
 
 
-def _require_code_allowed(model_dir: Path, allow_pickle: bool, what: str) -> None:
-    if not allow_pickle:
-        raise UntrustedModelError(
-            f"{model_dir} is {what}, and loading it runs arbitrary code.",
-            "Use a skops-serialised MLflow model, or ask the operator to allow code-bearing models.",
-        )
-
-
 def _guard(load: Any, model_dir: Path) -> Any:
     try:
         return load()
     except (SourceError, UntrustedModelError):
         raise
     except Exception as exc:
-        message = " ".join(str(exc).split())[:300]
+        message = one_line(exc)
         raise SourceError(
             f"{model_dir} could not be loaded ({type(exc).__name__}: {message}).",
             "The artifact is incomplete or was saved with incompatible libraries; re-log it.",

@@ -17,6 +17,7 @@ from modelgap.introspect import (
     params_with_unknown,
 )
 from modelgap.model import FeatureSpec, LoadedModel, ModelMetadata
+from modelgap.values import one_line
 
 
 def from_native(
@@ -77,6 +78,6 @@ def capture_version_warnings(metadata: ModelMetadata) -> Iterator[None]:
             if original and current:
                 text = f"Saved with scikit-learn {original}, loaded with {current}: results are unverified."
             else:
-                text = " ".join(str(w.message).split())[:300]
+                text = one_line(w.message)
             if text not in metadata.warnings:
                 metadata.warnings.append(text)

@@ -6,12 +6,15 @@ import atexit
 import re
 import shutil
 import tempfile
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from modelgap.errors import SourceError
 from modelgap.model import LoadedModel
+from modelgap.redact import redact_uri
+from modelgap.sources.origins import Trust
 from modelgap.sources.tracking import client_for, mlflow_error, resolve_tracking_uri, using_uri
 
 _DOWNLOAD_ROOT: Path | None = None
@@ -58,7 +61,7 @@ def parse_models_uri(source: str) -> ModelsUri:
     )
 
 
-def load_registry_model(source: str, tracking_uri: str | None, *, allow_pickle: bool) -> LoadedModel:
+def load_registry_model(source: str, tracking_uri: str | None, *, trust: Trust) -> LoadedModel:
     parsed = parse_models_uri(source)  # a typo fails before any store is touched
     uri = resolve_tracking_uri(tracking_uri)
     client = client_for(uri)
@@ -69,13 +72,13 @@ def load_registry_model(source: str, tracking_uri: str | None, *, allow_pickle: 
         version = _resolve_version(client, parsed, uri)
         info = _version_info(client, version, uri)
         artifact = f"models:/{version.name}/{version.version}"
-    model = _download_and_load(artifact, uri, source, allow_pickle=allow_pickle)
+    model = _download_and_load(artifact, uri, source, trust=trust)
     model.metadata.mlflow.update(info)
-    model.metadata.mlflow["tracking_uri"] = _redact(uri)
+    model.metadata.mlflow["tracking_uri"] = redact_uri(uri)
     return model
 
 
-def load_run_artifact(source: str, tracking_uri: str | None, *, allow_pickle: bool) -> LoadedModel:
+def load_run_artifact(source: str, tracking_uri: str | None, *, trust: Trust) -> LoadedModel:
     m = re.fullmatch(r"runs:/([0-9a-zA-Z]+)/(.+)", source.strip())
     if not m:
         raise SourceError(f"Cannot parse run URI {source!r}.", "Use runs:/<run_id>/<artifact path>.")
@@ -86,13 +89,13 @@ def load_run_artifact(source: str, tracking_uri: str | None, *, allow_pickle: bo
         run = client.get_run(run_id)
     except Exception as exc:
         raise mlflow_error(exc, f"run {run_id}", uri) from exc
-    model = _download_and_load(source, uri, source, allow_pickle=allow_pickle)
+    model = _download_and_load(source, uri, source, trust=trust)
     model.metadata.mlflow.update(_run_info(run))
-    model.metadata.mlflow["tracking_uri"] = _redact(uri)
+    model.metadata.mlflow["tracking_uri"] = redact_uri(uri)
     return model
 
 
-def _download_and_load(artifact_uri: str, uri: str, source: str, *, allow_pickle: bool) -> LoadedModel:
+def _download_and_load(artifact_uri: str, uri: str, source: str, *, trust: Trust) -> LoadedModel:
     import mlflow.artifacts
 
     from modelgap.sources.files import load_local
@@ -103,7 +106,8 @@ def _download_and_load(artifact_uri: str, uri: str, source: str, *, allow_pickle
             local = mlflow.artifacts.download_artifacts(artifact_uri=artifact_uri, dst_path=str(dst))
     except Exception as exc:
         raise mlflow_error(exc, artifact_uri, uri) from exc
-    model: LoadedModel = load_local(Path(local), source, allow_pickle=allow_pickle)
+    # Downloading runs nothing; whether loading may run code depends on the registry it came from.
+    model: LoadedModel = load_local(Path(local), source, may_run_code=trust.registry_may_run_code(uri), trust=trust)
     model.metadata.location = artifact_uri
     return model
 
@@ -116,11 +120,15 @@ def _resolve_version(client: Any, parsed: ModelsUri, uri: str) -> Any:
         if parsed.version:
             return client.get_model_version(parsed.name, parsed.version)
         stage = parsed.stage or "latest"
-        found = (
-            client.get_latest_versions(parsed.name)
-            if stage.lower() == "latest"
-            else client.get_latest_versions(parsed.name, stages=[stage.capitalize()])
-        )
+        with warnings.catch_warnings():
+            # Stages are deprecated in MLflow in favour of aliases; modelgap still reads them (users have them)
+            # and the pickers offer aliases first, so MLflow's FutureWarning is not the user's concern here.
+            warnings.simplefilter("ignore", FutureWarning)
+            found = (
+                client.get_latest_versions(parsed.name)
+                if stage.lower() == "latest"
+                else client.get_latest_versions(parsed.name, stages=[stage.capitalize()])
+            )
         if found:
             return max(found, key=lambda v: int(v.version))
     except Exception as exc:
@@ -141,7 +149,7 @@ def _require_registered_model(client: Any, name: str, uri: str) -> None:
     except Exception:  # noqa: BLE001 - the list is a courtesy
         names = []
     raise SourceError(
-        f"No registered model named {name!r} at {_redact(uri)}.",
+        f"No registered model named {name!r} at {redact_uri(uri)}.",
         f"Registered models there: {', '.join(names) if names else 'none'}.",
     )
 
@@ -223,8 +231,3 @@ def _iso(ms: Any) -> str | None:
     from datetime import UTC, datetime
 
     return datetime.fromtimestamp(int(ms) / 1000, tz=UTC).isoformat(timespec="seconds")
-
-
-def _redact(uri: str) -> str:
-    """Never echo credentials embedded in a URI."""
-    return re.sub(r"//[^/@]+@", "//***@", uri)

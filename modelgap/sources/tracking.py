@@ -11,6 +11,9 @@ from typing import Any
 from urllib.parse import urlparse
 
 from modelgap.errors import SourceError, TrackingServerError
+from modelgap.redact import redact_uri
+from modelgap.sources.credentials import check_mlflow_destination
+from modelgap.values import one_line
 
 # MLflow's defaults (120 s timeout, several retries with backoff) would hang a UI for minutes.
 _LEAN_HTTP_SETTINGS = {
@@ -20,6 +23,8 @@ _LEAN_HTTP_SETTINGS = {
     "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
 }
 HEALTH_TIMEOUT_S = 5.0
+# Stores MLflow reaches with its own clients (databases, Databricks, plugins' schemes are refused).
+_OTHER_STORE_SCHEMES = {"databricks", "databricks-uc", "uc", "postgresql", "mysql", "mssql"}
 
 # mlflow's download helpers read the process-wide tracking/registry URI: serialise their use.
 _GLOBAL_URI_LOCK = threading.Lock()
@@ -42,6 +47,7 @@ def resolve_tracking_uri(tracking_uri: str | None) -> str:
 
 def check_reachable(uri: str) -> None:
     """Fail in seconds, with the reason, before MLflow's own client gets a chance to hang."""
+    check_mlflow_destination(uri)  # before any request: the server's credentials never go to another host
     parsed = urlparse(uri)
     if parsed.scheme in ("http", "https"):
         import requests
@@ -52,8 +58,8 @@ def check_reachable(uri: str) -> None:
             )
         except requests.RequestException as exc:
             raise TrackingServerError(
-                f"Cannot reach the MLflow tracking server at {uri} ({type(exc).__name__}).",
-                "Check that it is running and reachable, or pass another --tracking-uri.",
+                f"Cannot reach the MLflow tracking server at {redact_uri(uri)} ({type(exc).__name__}).",
+                "Check that it is running and reachable, and that the tracking URI is right.",
             ) from exc
         if resp.status_code in (401, 403):
             raise_auth_error(uri, resp.status_code)
@@ -69,11 +75,16 @@ def check_reachable(uri: str) -> None:
         path = Path(parsed.path if parsed.scheme == "file" else uri)
         if not path.exists():
             raise SourceError(f"No MLflow tracking store at {path}.", "Check the tracking URI.")
+    elif parsed.scheme not in _OTHER_STORE_SCHEMES:
+        raise SourceError(
+            f"The tracking URI {redact_uri(uri)} has an unknown scheme {parsed.scheme!r}.",
+            "Use http(s)://host:port, sqlite:////absolute/path/mlflow.db, file:///path or a folder path.",
+        )
 
 
 def raise_auth_error(uri: str, status: int) -> None:
     raise TrackingServerError(
-        f"The MLflow tracking server at {uri} refused access (HTTP {status}).",
+        f"The MLflow tracking server at {redact_uri(uri)} refused access (HTTP {status}).",
         "Set MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD, or MLFLOW_TRACKING_TOKEN.",
     )
 
@@ -134,15 +145,15 @@ def _restore_env(key: str, value: str | None) -> None:
 def mlflow_error(exc: Exception, what: str, uri: str) -> SourceError:
     """Translate an MlflowException into a one-line SourceError."""
     code = str(getattr(exc, "error_code", ""))
-    message = " ".join(str(exc).split())[:250]
+    message = one_line(exc)
     if "UNAUTHENTICATED" in code or "PERMISSION_DENIED" in code or " 401" in message or " 403" in message:
         return TrackingServerError(
-            f"The MLflow tracking server at {uri} refused access while reading {what}.",
+            f"The MLflow tracking server at {redact_uri(uri)} refused access while reading {what}.",
             "Set MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD, or MLFLOW_TRACKING_TOKEN.",
         )
     if "Max retries" in message or "Connection" in message or "timed out" in message.lower():
         return TrackingServerError(
-            f"Lost the MLflow tracking server at {uri} while reading {what}.", "Check the server."
+            f"Lost the MLflow tracking server at {redact_uri(uri)} while reading {what}.", "Check the server."
         )
     return SourceError(
         f"MLflow could not read {what}: {message.rstrip('.')}.", "Check the source string and the tracking URI."

@@ -90,7 +90,7 @@ def spark_data_engine(spark: SparkSession, extra: dict[str, Any]) -> tuple[DataE
 
 
 def build_data_spark(comparison: Comparison, progress: ProgressFn) -> None:
-    """Section builder (engine "spark"): comparison.sections["data"]; never raises for bad data."""
+    """Section builder (engine "spark"): comparison.sections.data; never raises for bad data."""
     from modelgap.spark.session import get_session
 
     try:
@@ -103,7 +103,7 @@ def build_data_spark(comparison: Comparison, progress: ProgressFn) -> None:
         build_data(comparison, progress, engine)
     finally:
         reader.release()
-    result = comparison.sections.get("data")
+    result = comparison.sections.data
     if result is not None and reader.csv_sources:
         result.notes.append(
             "Spark engine: read by the pandas engine's bounded reader (the Spark engine reads Parquet and tables): "

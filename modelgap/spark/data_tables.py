@@ -22,6 +22,7 @@ from modelgap.data.sampling import DEFAULT_ROW_BUDGET, TableSample, read_sample,
 from modelgap.errors import DataError
 from modelgap.spark.frames import ROW, is_table_name, load_rows, spark_failures
 from modelgap.tables import DEFAULT_CHUNK_ROWS, detect_format, iter_table
+from modelgap.values import one_line
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -103,7 +104,7 @@ class SparkTableReader:
         try:
             df = load_rows(self.spark, data=frame)
         except Exception as exc:  # noqa: BLE001 - a column Spark cannot type: the pandas engine measures it
-            note = f"{type(exc).__name__}: {' '.join(str(exc).split())[:120]}"
+            note = f"{type(exc).__name__}: {one_line(exc)}"
             self.csv_sources.append(f"the in-memory {label} (Spark could not take it: {note})")
             return sample
         return SparkTable(label=sample.label, frame=sample.frame, n_rows=sample.n_rows, source=None, df=df)

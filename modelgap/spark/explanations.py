@@ -1,11 +1,12 @@
 """Explanations with the Spark engine: SHAP computed on the executors, global importance aggregated in Spark.
 
-The rows are the pandas engine's (`chosen_rows`: the largest disagreements of the collected sample first, then
-seeded random rows, up to --shap-rows). They are read again in Spark from the data by row position, cut into
-parts of consecutive positions and explained per partition with `mapInPandas`, each task running the pandas
-engine's `explain` for both models (explain_task.py). The mean |SHAP| per feature over the rows both models
-explained is aggregated in Spark; the per-row values come back to the driver (at most --shap-rows x features x
-classes x 2 doubles) for the per-row views, the additivity check and the rank and sign statistics.
+The rows are the pandas engine's (`row_selection`: the largest disagreements of the collected sample first, then
+seeded uniform random rows, up to --shap-rows). They are read again in Spark from the data by row position, cut
+into parts of consecutive positions and explained per partition with `mapInPandas`, each task running the pandas
+engine's `explain` for both models (explain_task.py). The mean |SHAP| per feature over the random rows (those of
+them both models explained: RowSelection.statistics_rows, as on the pandas engine) is aggregated in Spark; the
+per-row values come back to the driver (at most --shap-rows x features x classes x 2 doubles) for the per-row
+views, the additivity check and the rank and sign statistics.
 """
 
 from __future__ import annotations
@@ -22,12 +23,13 @@ from modelgap.explanations.compare import ExplanationComparison, Importance, com
 from modelgap.explanations.engine import AGNOSTIC_METHOD
 from modelgap.explanations.outputs import targets_of
 from modelgap.explanations.result import Explanation, assemble, check_additivity
+from modelgap.explanations.rows import RowSelection, global_rows
 from modelgap.explanations.section import (
     ExplainPlan,
     build_explanations,
-    chosen_rows,
     explain_plan,
     nothing_explained,
+    row_selection,
 )
 from modelgap.model import LoadedModel
 from modelgap.predictions.schema import plan_inputs
@@ -49,7 +51,8 @@ def build_explanations_spark(comparison: Comparison, progress: ProgressFn) -> No
 
 def explain_comparison_spark(comparison: Comparison, progress: ProgressFn) -> ExplanationComparison | None:
     """Explain both models on the pandas engine's rows, on Spark, and compare (None: no rows to explain)."""
-    rows = chosen_rows(comparison)
+    selection = row_selection(comparison)
+    rows = selection.order
     if len(rows) == 0:
         comparison.notes.append("Explanations: no rows to explain (--shap-rows 0 or empty data).")
         return None
@@ -67,7 +70,7 @@ def explain_comparison_spark(comparison: Comparison, progress: ProgressFn) -> Ex
 
             records = records.persist(StorageLevel.MEMORY_AND_DISK)
             collected = records.toPandas()
-            importance = _importance_in_spark(records, comparison, plan)
+            importance = _importance_in_spark(records, comparison, plan, _statistics_rows(collected, selection))
     finally:
         if records is not None:
             records.unpersist()
@@ -83,7 +86,9 @@ def explain_comparison_spark(comparison: Comparison, progress: ProgressFn) -> Ex
     for side, model, exp in zip(SIDES, models, explanations, strict=True):
         if exp.n_rows == 0:
             raise nothing_explained(side, model, plan.seconds, exp.method)
-    result = compare_explanations(explanations[0], explanations[1], top_k=plan.top_k, importance=importance)
+    result = compare_explanations(
+        explanations[0], explanations[1], top_k=plan.top_k, importance=importance, selection=selection
+    )
     result.notes.append(
         f"Spark engine: SHAP for {len(rows):,} rows computed on the executors; importance aggregated in Spark."
     )
@@ -135,15 +140,20 @@ def _parts(n_rows: int, cores: int, agnostic: AgnosticSettings) -> tuple[int, in
     return part_rows, max(1, math.ceil(n_rows / part_rows))
 
 
-def _importance_in_spark(records: DataFrame, comparison: Comparison, plan: ExplainPlan) -> Importance:
-    """Mean |SHAP| per (side, target, feature) over the rows both models explained, aggregated in Spark."""
+def _statistics_rows(collected: pd.DataFrame, selection: RowSelection) -> list[int]:
+    """The rows the importance is aggregated over: the random rows both models explained (global_rows)."""
+    explained = collected[collected["kind"] == "row"].groupby("row")["side"].nunique()
+    both = pd.Index(explained.index[explained.to_numpy() == len(SIDES)].astype(np.int64))
+    rows, _ = global_rows(selection, both)
+    return [int(r) for r in rows]
+
+
+def _importance_in_spark(records: DataFrame, comparison: Comparison, plan: ExplainPlan, rows: list[int]) -> Importance:
+    """Mean |SHAP| per (side, target, feature) over `rows` (the random rows both explained), in Spark."""
     from pyspark.sql import functions as F
 
-    values = records.where(F.col("kind") == "row")
-    both = values.groupBy("row").agg(F.countDistinct("side").alias("sides")).where(F.col("sides") == len(SIDES))
-    exploded = values.join(both.select("row"), on="row").select(
-        "side", "target", F.posexplode("values").alias("feature", "value")
-    )
+    values = records.where((F.col("kind") == "row") & F.col("row").isin(rows))
+    exploded = values.select("side", "target", F.posexplode("values").alias("feature", "value"))
     means = exploded.groupBy("side", "target", "feature").agg(F.avg(F.abs(F.col("value"))).alias("importance"))
     found: dict[tuple[str, str], dict[int, float]] = {}
     for r in means.collect():

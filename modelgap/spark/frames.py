@@ -21,6 +21,7 @@ import pandas as pd
 from modelgap.errors import DataError, ModelgapError
 from modelgap.spark.session import PANDAS_ENGINE, SparkEngineError
 from modelgap.tables import detect_format
+from modelgap.values import one_line
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -80,7 +81,7 @@ def _read(spark: SparkSession, source: str) -> DataFrame:
         return df.select("*", df["_metadata.file_path"].alias(_FILE), df["_metadata.row_index"].alias(_INDEX))
     except Exception as exc:
         raise DataError(
-            f"Spark could not read {source} as Parquet ({type(exc).__name__}: {' '.join(str(exc).split())[:160]}).",
+            f"Spark could not read {source} as Parquet ({type(exc).__name__}: {one_line(exc)}).",
             "Check the path and that the files are Parquet.",
         ) from exc
 

@@ -331,8 +331,8 @@ def build_metrics_spark(comparison: Comparison, progress: ProgressFn) -> None:
     from modelgap.predictions.section import build_metrics
 
     build_metrics(comparison, progress, lambda predictions, seed: spark_metrics(predictions, seed=seed))
-    metrics = comparison.sections.get("metrics")
-    predictions = comparison.sections.get("predictions")
+    metrics = comparison.sections.metrics
+    predictions = comparison.sections.predictions
     if not isinstance(metrics, MetricsComparison) or not isinstance(predictions, PredictionComparison):
         return
     cap = predictions.row_cap

@@ -326,7 +326,7 @@ def _count_unseen(scored: DataFrame, plan: InputPlan) -> None:
 
 
 def build_predictions_spark(comparison: Comparison, progress: ProgressFn) -> None:
-    """Section builder (engine "spark"): comparison.sections["predictions"] and comparison.sample."""
+    """Section builder (engine "spark"): comparison.sections.predictions and comparison.sample."""
     if comparison.data is None and comparison.data_path is None:
         comparison.notes.append("Predictions not compared: no sample data was given (--data).")
         return
@@ -342,7 +342,7 @@ def build_predictions_spark(comparison: Comparison, progress: ProgressFn) -> Non
         options=comparison.options,
         progress=progress,
     )
-    comparison.sections["predictions"] = result
+    comparison.sections.predictions = result
     comparison.sample = sample  # the metrics builder (modelgap.spark.metrics) notes what its numbers cover
 
 

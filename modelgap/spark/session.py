@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from modelgap.errors import ModelgapError
+from modelgap.values import one_line
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -166,7 +167,7 @@ def _log_error(path: Path, start: int) -> str | None:
     found = [ln.strip() for ln in lines if re.search(r"(Exception|Error)\b", ln) and not ln.strip().startswith("at ")]
     if not found:
         return None
-    return " ".join(re.sub(r'^Exception in thread "[^"]*" ', "", found[-1]).split())[:200]
+    return one_line(re.sub(r'^Exception in thread "[^"]*" ', "", found[-1]))
 
 
 def _probe_remote(remote: str, target: str) -> None:
@@ -216,4 +217,4 @@ def _short(exc: BaseException) -> str:
     if found:
         text = found.group(1)
     first = next((ln.strip() for ln in text.splitlines() if ln.strip()), type(exc).__name__)
-    return " ".join(first.split())[:200].rstrip(".")
+    return one_line(first).rstrip(".")

@@ -154,4 +154,5 @@ def _reach(s: Slice, definitions: list[Slice], counted: Any) -> Slice:
         low = min(low, float(counted["lo"]))
     if i == len(ranges) - 1 and counted["hi"] is not None:
         high = max(high, float(counted["hi"]))
-    return dataclasses.replace(s, low=low, high=high, label=range_label(low, high, first=s.closed_low))
+    label = range_label(low, high, first=s.closed_low, integer=s.integer)
+    return dataclasses.replace(s, low=low, high=high, label=label)

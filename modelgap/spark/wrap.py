@@ -30,6 +30,7 @@ from modelgap.predictions.predict import SideOutput, SidePredictor
 from modelgap.predictions.schema import InputPlan, prepare_chunk
 from modelgap.spark.remote_errors import carried
 from modelgap.spark.session import SparkEngineError
+from modelgap.values import one_line
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, SparkSession
@@ -126,7 +127,7 @@ class WrappedSides:
                 culprit = _unpicklable(predictors) or predictor  # each side's wrapper holds both models' plan
                 raise SparkEngineError(
                     f"The {culprit.side} model ({culprit.model.source}) could not be packaged for the Spark "
-                    f"executors: {type(exc).__name__}: {' '.join(str(exc).split())[:160]}.",
+                    f"executors: {type(exc).__name__}: {one_line(exc)}.",
                     "Use a model source that can be pickled (a file or MLflow model), or --engine pandas.",
                 ) from exc
             self.udfs.append(
