@@ -108,12 +108,27 @@ def why_missing(comparison: Comparison, name: str) -> str:
     return "This comparison does not include it."
 
 
-def worst_slice(predictions: dict[str, Any]) -> dict[str, Any] | None:
-    """The slice (a category or value range of one column) with the highest disagreement rate, big enough."""
+def slice_floor(verdict: dict[str, Any] | None) -> int:
+    """The smallest slice the worst-slice check considers: the policy's `min_rows`, else the default."""
+    policy = ((verdict or {}).get("policy") or {}).get("checks") or {}
+    floor = (policy.get("worst_slice") or {}).get("min_rows")
+    return int(floor) if isinstance(floor, int) and not isinstance(floor, bool) else MIN_SLICE_ROWS
+
+
+def worst_slice(predictions: dict[str, Any], verdict: dict[str, Any] | None = None) -> dict[str, Any] | None:
+    """The slice (a category or value range of one column) with the highest disagreement rate, big enough.
+
+    The readiness check decides (its `details.slice`, with the policy's `min_rows`), so the Overview, the Report
+    and the exported reports name the same slice; the same rule applies when the check did not run."""
     from modelgap.readiness.checks_predictions import slice_records
 
+    for check in (verdict or {}).get("checks") or []:
+        found = (check.get("details") or {}).get("slice") if check.get("name") == "worst_slice" else None
+        if isinstance(found, dict):
+            return found
+    floor = slice_floor(verdict)
     records = slice_records(predictions.get("slices"))
-    sized = [r for r in records if r.get("rate") is not None and (r.get("size") is None or r["size"] >= MIN_SLICE_ROWS)]
+    sized = [r for r in records if r.get("rate") is not None and (r.get("size") is None or r["size"] >= floor)]
     if not sized:
         return None
     return max(sized, key=lambda r: float(r["rate"]))

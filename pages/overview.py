@@ -78,7 +78,7 @@ predictions = s.section_dict(comparison, "predictions")
 if predictions is None:
     cards.not_computed(comparison, "predictions", "Prediction differences")
 else:
-    worst = s.worst_slice(predictions)
+    worst = s.worst_slice(predictions, verdict)
     pred_cols = st.columns(4)
     with pred_cols[0]:
         cards.metric_card(
@@ -106,7 +106,7 @@ else:
             "Worst slice",
             cards.percent(worst.get("rate"), 1) if worst else "—",
             "The group of rows (one category, or one range of a column's values) where the models disagree most "
-            f"often; groups under {s.MIN_SLICE_ROWS} rows are ignored.",
+            f"often; groups under {s.slice_floor(verdict)} rows are ignored (the policy's worst-slice setting).",
             delta=s.slice_name(worst) if worst else None,
         )
 

@@ -177,6 +177,15 @@ def test_worst_slice_and_importance_changes() -> None:
     worst = summaries.worst_slice(predictions)
     assert worst is not None and worst["rate"] == 0.2 and summaries.slice_name(worst) == "score in [1, 2]"
     assert summaries.worst_slice({}) is None
+    # The readiness check decides when it ran: its slice and the policy's floor, not the page's own rule.
+    verdict = {
+        "checks": [{"name": "worst_slice", "details": {"slice": {"column": "region", "label": "tiny", "rate": 0.9}}}],
+        "policy": {"checks": {"worst_slice": {"min_rows": 3}}},
+    }
+    assert summaries.worst_slice(predictions, verdict) == {"column": "region", "label": "tiny", "rate": 0.9}
+    assert summaries.slice_floor(verdict) == 3 and summaries.slice_floor(None) == summaries.MIN_SLICE_ROWS
+    without_check = {"checks": [], "policy": verdict["policy"]}
+    assert summaries.worst_slice(predictions, without_check)["rate"] == 0.9  # the policy's floor lets it in
     explanations = {
         "features": [
             {"feature": "a", "repo_importance": 0.5, "deployed_importance": 0.5, "repo_rank": 1, "deployed_rank": 1},

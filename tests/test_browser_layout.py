@@ -27,6 +27,7 @@ PAGES = {  # url path -> the page's title
     "predictions": "Predictions",
     "explanations": "Explanations",
     "data": "Data",
+    "retraining": "Retraining",
     "report": "Report",
 }
 
