@@ -27,8 +27,10 @@ $(VENV)/.dev-stamp: $(VENV)/.runtime-stamp requirements-dev.txt
 setup: $(VENV)/.runtime-stamp
 setup-dev: $(VENV)/.dev-stamp
 
+# The demo comparison is computed into the result cache too, so `make run` opens on it at once.
 $(DEMO_DIR)/.complete: | $(VENV)/.runtime-stamp
 	$(PY) -m modelgap demo --dir $(DEMO_DIR)
+	$(PY) -c 'from modelgap.demo import warm_cache; warm_cache("$(DEMO_DIR)")' || echo "Demo comparison not cached"
 
 demo: $(DEMO_DIR)/.complete
 
@@ -42,12 +44,15 @@ chromium:
 		echo "Installing Debian's chromium for the browser tests"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+# Two pytest-xdist workers, one per core; tests/conftest.py keeps each module (and each costly shared fixture's
+# modules) on one worker. `make test WORKERS=0` runs in one process.
+WORKERS ?= 2
 test: setup-dev demo chromium
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(WORKERS) --dist loadgroup
 
 # Dead code: unused functions, methods, classes and imports fail the lint (unused fields and attributes are
 # reported too often for JSON-bound dataclasses to gate on). Names used only from outside: --ignore-names.
-DEAD_CODE_IGNORE := __getattr__,run_fits,source_for
+DEAD_CODE_IGNORE := __getattr__,run_fits,source_for,warm_cache
 
 lint: setup-dev
 	$(PY) -m ruff check .
@@ -60,5 +65,7 @@ lint: setup-dev
 bench: setup-dev demo chromium
 	$(PY) -m benchmarks.run
 
+# .modelgap holds the demo workspace and the result cache (.modelgap/cache, unless MODELGAP_CACHE_DIR moves it).
 clean:
 	rm -rf $(VENV) .modelgap .pytest_cache .mypy_cache .ruff_cache test-artifacts
+	@if [ -n "$$MODELGAP_CACHE_DIR" ]; then rm -f "$$MODELGAP_CACHE_DIR"/*.result "$$MODELGAP_CACHE_DIR"/signing.key; fi

@@ -1,13 +1,17 @@
-"""SHAP for both models on 1k and 10k rows: the engine against the cheapest direct computation.
+"""SHAP for both models of a pair on 1k and 10k rows: the engine against the 2-core floor.
 
-Reference ("native"): xgboost `pred_contribs`, lightgbm `pred_contrib`, and for sklearn models a bare
-`shap.TreeExplainer(est).shap_values(X)` (sklearn has no native contributions). The engine adds the
-additivity check (one prediction), the per-column frames and, for long sklearn runs, 2 worker processes;
-its overhead over the native path should stay under 25%.
+Floor: for scikit-learn tree models, a bare single-process `shap.TreeExplainer(est).shap_values(X)` divided by
+2 (the work splits perfectly over the 2 cores); for xgboost and lightgbm, their native contributions
+(`pred_contribs` / `pred_contrib`) on 2 threads. Target: engine <= 1.15x the floor at 10k rows for every kind.
+Other processes may share this machine, so each row records the 1-minute load average before and after, and
+`engine_vs_native`, the engine against the native path measured back to back (single process for sklearn).
+The engine uses the second core only when the first chunk shows it free (see modelgap/explanations/parallel.py),
+so on a loaded machine the floor is out of reach by design and `workers` says what it chose.
 """
 
 from __future__ import annotations
 
+import os
 import time
 import warnings
 from collections.abc import Callable
@@ -21,6 +25,10 @@ warnings.filterwarnings("ignore")
 
 N_FEATURES = 20
 ROWS = (1_000, 10_000)
+TARGET_RATIO = 1.15
+TARGET_ROWS = 10_000
+KINDS = ("sklearn GBM", "random forest", "HistGradientBoosting", "xgboost", "lightgbm")
+SKLEARN = ("sklearn GBM", "random forest", "HistGradientBoosting")
 
 
 def _data(n: int, seed: int = 0) -> tuple[pd.DataFrame, pd.Series]:
@@ -42,6 +50,10 @@ def _models(kind: str, X: pd.DataFrame, y: pd.Series) -> list[Any]:
             from sklearn.ensemble import RandomForestClassifier
 
             est = RandomForestClassifier(n_estimators=size // 2, max_depth=8, random_state=seed, n_jobs=2)
+        elif kind == "HistGradientBoosting":
+            from sklearn.ensemble import HistGradientBoostingClassifier
+
+            est = HistGradientBoostingClassifier(max_iter=size, random_state=seed)
         elif kind == "xgboost":
             import xgboost
 
@@ -55,13 +67,16 @@ def _models(kind: str, X: pd.DataFrame, y: pd.Series) -> list[Any]:
 
 
 def _native(est: Any, X: pd.DataFrame) -> np.ndarray:
+    """The cheapest direct computation: xgboost/lightgbm on 2 threads, sklearn in one process (shap)."""
     name = type(est).__name__
     if name.startswith("XGB"):
         import xgboost
 
-        return np.asarray(est.get_booster().predict(xgboost.DMatrix(X), pred_contribs=True))
+        booster = est.get_booster().copy()
+        booster.set_param({"nthread": 2})
+        return np.asarray(booster.predict(xgboost.DMatrix(X, nthread=2), pred_contribs=True))
     if name.startswith("LGBM"):
-        return np.asarray(est.booster_.predict(X, pred_contrib=True))
+        return np.asarray(est.booster_.predict(X, pred_contrib=True, num_threads=2))
     import shap
 
     return np.asarray(shap.TreeExplainer(est).shap_values(X.to_numpy(dtype=float), check_additivity=False))
@@ -78,31 +93,42 @@ def _best_of(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
     return min(times), result
 
 
-def _explain_both(models: list[Any], X: pd.DataFrame, output: str, parallel: bool = True) -> list[Any]:
+def _explain_both(models: list[Any], X: pd.DataFrame, output: str, workers: int | None = None) -> list[Any]:
     from modelgap.explanations import ExplainSettings, explain
 
-    settings = ExplainSettings(parallel=parallel)
+    settings = ExplainSettings(workers=workers)
     return [explain(m, X, output=output, background=None, settings=settings) for m in models]
+
+
+def _load() -> float:
+    return round(os.getloadavg()[0], 2)
 
 
 def _case(kind: str, n: int, estimators: list[Any], models: list[Any], output: str, X: pd.DataFrame) -> dict[str, Any]:
     repeat = 3 if n <= 1_000 else 2
+    load_before = _load()
     native = sum(_best_of(partial(_native, e, X), repeat)[0] for e in estimators)
     took, exps = _best_of(partial(_explain_both, models, X, output), repeat)
-    row: dict[str, Any] = {
+    serial = _best_of(partial(_explain_both, models, X, output, 1), repeat)[0]
+    floor = native / 2 if kind in SKLEARN else native
+    ratio = took / floor
+    return {
         "model": kind,
         "rows": n,
-        "output": output,
         "method": exps[0].method,
         "native_s": round(native, 3),
+        "floor_s": round(floor, 3),
         "engine_s": round(took, 3),
-        "overhead_pct": round(100 * (took / native - 1), 1),
-        "parallel": any("worker processes" in note for e in exps for note in e.notes),
+        "ratio": round(ratio, 2),
+        "target": f"<= {TARGET_RATIO}" if n == TARGET_ROWS else "",
+        "met": (ratio <= TARGET_RATIO) if n == TARGET_ROWS else "",
+        "engine_vs_native": round(took / native, 2),
+        "engine_1worker_s": round(serial, 3),
+        "workers": "/".join(str(e.workers) for e in exps),
+        "load_before": load_before,
+        "load_after": _load(),
         "additivity_ok": all(not e.additivity.failed for e in exps),
     }
-    if kind in ("sklearn GBM", "random forest"):  # what the 2 worker processes bring (used only on long runs)
-        row["engine_serial_s"] = round(_best_of(partial(_explain_both, models, X, output, False), repeat)[0], 3)
-    return row
 
 
 def run() -> list[dict[str, Any]]:
@@ -113,7 +139,8 @@ def run() -> list[dict[str, Any]]:
     X_train, y_train = _data(20_000)
     X_all, _ = _data(max(ROWS), seed=1)
     rows_out: list[dict[str, Any]] = []
-    for kind in ("sklearn GBM", "random forest", "xgboost", "lightgbm"):
+    kinds = [k for k in KINDS if k in os.environ.get("BENCH_SHAP_KINDS", ",".join(KINDS)).split(",")]
+    for kind in kinds:
         estimators = _models(kind, X_train, y_train)
         models = [from_native(e, f"{kind}-{i}", ModelMetadata()) for i, e in enumerate(estimators)]
         output = choose_output_space(models[0], models[1])

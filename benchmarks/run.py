@@ -1,6 +1,7 @@
 """Run every benchmark module (`benchmarks/bench_*.py`, each with `run() -> list[dict]`) and print a table.
 
-Usage: `make bench` or `python -m benchmarks.run [name ...]` (names like `predictions`, `explanations`).
+Usage: `make bench` or `python -m benchmarks.run [name ...]` (names like `predictions`, `explanations`, `pages`:
+every page drawn in headless Chromium at both screen sizes, bench_pages.py).
 Results are also written to bench-results/results.json.
 """
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import hashlib
 import logging
 import threading
 from collections.abc import Callable
@@ -23,7 +22,7 @@ from typing import TYPE_CHECKING, TypeVar
 import streamlit as st
 
 from components import state, uploads
-from components.cache import RESULT_TTL_S, Slot, fill
+from components.cache import RESULT_TTL_S, Slot, fill, read_only
 from components.config import (
     APP_ROOT,
     app_trust,
@@ -31,6 +30,7 @@ from components.config import (
     check_tracking_uri,
     compute_engine,
     demo_dir,
+    upload_root,
 )
 from components.routing import ensure_routed
 from components.state import ComparisonSpec
@@ -40,6 +40,8 @@ from modelgap.errors import ModelgapError
 from modelgap.model import LoadedModel
 from modelgap.redact import log_exception, redact
 from modelgap.request import ComparisonRequest, Loader, compare
+from modelgap.resultcache import forget_result, load_result, save_result
+from modelgap.resultkeys import path_fingerprint
 from modelgap.sources import Trust, load_model, source_kind
 from modelgap.values import one_line
 
@@ -50,7 +52,6 @@ LOG = logging.getLogger("modelgap.app")
 MODEL_ENTRIES = 12
 COMPARISON_ENTRIES = 6
 TTL_S = RESULT_TTL_S  # a moved alias or a re-trained run shows up within the hour (or at once with "Reload")
-MAX_FINGERPRINT_FILES = 2000
 T = TypeVar("T")
 
 
@@ -78,22 +79,7 @@ def fingerprint(source: str | None) -> str:
     """size/mtime of a local file, or of every file of a local folder; "" for other sources."""
     if not source or source_kind(source) != "local":
         return ""
-    path = Path(source).expanduser()
-    try:
-        if path.is_file():
-            st_ = path.stat()
-            return f"{st_.st_size}:{st_.st_mtime_ns}"
-        if path.is_dir():
-            digest = hashlib.sha256()
-            for i, file in enumerate(sorted(p for p in path.rglob("*") if p.is_file())):
-                if i >= MAX_FINGERPRINT_FILES:
-                    break
-                st_ = file.stat()
-                digest.update(f"{file.relative_to(path)}:{st_.st_size}:{st_.st_mtime_ns}\n".encode())
-            return digest.hexdigest()[:16]
-    except OSError:
-        return "unreadable"
-    return "missing"
+    return path_fingerprint(source)
 
 
 def comparison_key(spec: ComparisonSpec) -> str:
@@ -216,7 +202,22 @@ def _cached_loader(spec: ComparisonSpec) -> Loader:
 
 
 def _compute(spec: ComparisonSpec) -> Comparison:
+    """Read from the disk cache (`modelgap.resultcache`), else compare with progress and store the result.
+
+    A session's uploads are never stored (their folder is private, even when pickle uploads are allowed), nor
+    endpoints (live, with credentials), nor models from origins the operator does not trust."""
     check_spec(spec)
+    request = request_for(spec)
+    private = [upload_root()]
+    key, stored = load_result(request, private=private)
+    if stored is not None:
+        return read_only(stored)
+    comparison = _compare_with_progress(spec, request)
+    save_result(key, request, comparison, private=private)
+    return read_only(comparison)  # shared by every session from now on
+
+
+def _compare_with_progress(spec: ComparisonSpec, request: ComparisonRequest) -> Comparison:
     holder = st.empty()
     try:
         with holder.status("Comparing the two models…", expanded=True) as status:
@@ -227,7 +228,7 @@ def _compute(spec: ComparisonSpec) -> Comparison:
                 shown = f"{message}: {short_source(names[message])}" if message in names else message
                 bar.progress(min(max(float(fraction), 0.0), 1.0), text=shown)
 
-            comparison = compare(request_for(spec), progress=progress, load=_cached_loader(spec))
+            comparison = compare(request, progress=progress, load=_cached_loader(spec))
             status.update(label="Comparison ready", state="complete")
     finally:
         holder.empty()
@@ -236,10 +237,11 @@ def _compute(spec: ComparisonSpec) -> Comparison:
 
 def forget(spec: ComparisonSpec) -> None:
     """Drop the cached comparison and models of `spec` so the next look reloads them from their sources."""
-    _comparison_slot(comparison_key(spec)).value = None
+    _comparison_slot(comparison_key(spec)).clear()
+    forget_result(request_for(spec), private=[upload_root()])
     for side, source in (("repo", spec.repo), ("deployed", spec.deployed)):
         key = _model_key(source, spec.tracking_uri, app_trust(), endpoint_choice(spec, side))
-        _model_slot(key).value = None
+        _model_slot(key).clear()
 
 
 def _message(exc: Exception) -> str:

@@ -2,7 +2,7 @@
 and "Explain row N" for a row outside the explained ones (same engine, cached per comparison and row).
 
 The extra explanation is shared by every session looking at the same comparison and row (it depends on
-nothing else), in a bounded `st.cache_resource` slot filled once under a lock, like components.compute.
+nothing else), in a bounded `st.cache_resource` slot of the app's one cache helper (`components.cache`).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from components import cards, compute, state
-from components.cache import RESULT_TTL_S, Slot
+from components.cache import RESULT_TTL_S, Slot, fill
 from modelgap.comparison import Comparison
 from modelgap.errors import ModelgapError
 from modelgap.explanations import ExplanationComparison, explain_rows, output_space_label, row_sentence
@@ -118,13 +118,15 @@ def _extra_row(comparison: Comparison, c: ExplanationComparison, row: int) -> Ex
 
 
 def _explain_into(slot: Slot, comparison: Comparison, c: ExplanationComparison, row: int) -> None:
+    """Fill the row's slot (`components.cache.fill`: once, under its lock; another session asking waits)."""
+    fill(slot, lambda: _explain(comparison, c, row), f"Another session is explaining row {row}; waiting for it.")
+
+
+def _explain(comparison: Comparison, c: ExplanationComparison, row: int) -> ExplanationComparison:
     """Explain one row with the section's engine, showing progress; model-agnostic work can be cancelled."""
     stop = threading.Event()
     agnostic = AGNOSTIC_METHOD in c.method.values()
-    with slot.lock, st.status(f"Explaining row {row}…", expanded=True) as status:
-        if slot.value is not None:  # another session explained it while this one waited for the lock
-            status.update(label=f"Row {row} explained", state="complete")
-            return
+    with st.status(f"Explaining row {row}…", expanded=True) as status:
         bar = st.progress(0.0, text="Starting")
         cancel = st.empty()
         if agnostic:
@@ -144,9 +146,10 @@ def _explain_into(slot: Slot, comparison: Comparison, c: ExplanationComparison, 
 
         sample = comparison.sample
         assert sample is not None  # checked by the caller
-        slot.value = explain_rows(comparison, sample.loc[[row]], progress, should_stop=stop.is_set)
+        result = explain_rows(comparison, sample.loc[[row]], progress, should_stop=stop.is_set)
         cancel.empty()
         status.update(label=f"Row {row} explained", state="complete", expanded=False)
+    return result
 
 
 def _cancel(stop: threading.Event, row: int) -> None:

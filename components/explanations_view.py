@@ -184,9 +184,18 @@ def differences(c: ExplanationComparison) -> None:
     if not chosen:
         st.caption("Pick at least one input column.")
         return
+    per_column = max(1, figs.DIFF_POINTS // len(chosen))
+    drawn = (
+        ""
+        if c.n_rows <= per_column
+        else (
+            f" Dots: {per_column:,} of the {c.n_rows:,} rows per column, those with the largest difference and a "
+            "random sample of the others (so the page draws quickly); each box covers every row."
+        )
+    )
     st.caption(
         "Each dot is one row: SHAP(repo) − SHAP(deployed) for that column, coloured by the column's value. "
-        "Dots right of 0: the repo model gives the column more weight towards a higher output on that row."
+        "Dots right of 0: the repo model gives the column more weight towards a higher output on that row." + drawn
     )
     st.plotly_chart(figs.difference_distribution(c.difference_long(chosen), features=chosen))
 

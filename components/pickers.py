@@ -19,7 +19,7 @@ import streamlit as st
 from components import catalog, uploads
 from components.config import APP_ROOT, check_allowed_path, is_upload, pickle_uploads_allowed
 from modelgap.errors import ModelgapError
-from modelgap.sources import source_kind
+from modelgap.sources.refs import parse_source
 
 LOG = logging.getLogger("modelgap.app")
 
@@ -55,33 +55,24 @@ def show_problem(side: str, message: str) -> None:
 
 
 def describe(source: str) -> dict[str, str]:
-    """The picker fields that reproduce `source` (used to pre-fill the widgets from a link or the demo)."""
+    """The picker fields that reproduce `source` (used to pre-fill the widgets from a link or the demo). The
+    core parses it (`parse_source`); what it cannot parse, and a logged model, go to the plain text field."""
     s = source.strip()
-    kind = source_kind(s)
-    if kind == "registry":
-        from modelgap.sources.registry import parse_models_uri
-
-        try:
-            parsed = parse_models_uri(s)
-        except ModelgapError:
-            return {"kind": "text", "text": s}
-        if parsed.logged_model_id:
-            return {"kind": "text", "text": s}
-        ref = f"@{parsed.alias}" if parsed.alias else (parsed.version or parsed.stage or "")
-        return {"kind": "registry", "model": parsed.name, "ref": ref}
-    if kind == "run":
-        body = s[len("runs:/") :]
-        run_id, _, artifact = body.partition("/")
-        return (
-            {"kind": "run", "run": run_id, "artifact": artifact} if run_id and artifact else {"kind": "text", "text": s}
-        )
-    if kind == "git":
-        return {"kind": "git", "git": s}
-    if kind == "endpoint":
-        return {"kind": "endpoint", "endpoint": s}
-    if kind == "local" and is_upload(s):
-        return {"kind": "upload", "upload_path": s}  # the file widget cannot be pre-filled: the upload is kept
-    if kind == "local":
+    try:
+        ref = parse_source(s)
+    except ModelgapError:
+        return {"kind": "text", "text": s}
+    if ref.registry is not None and not ref.registry.logged_model_id:
+        return {"kind": "registry", "model": ref.registry.name, "ref": ref.registry.reference}
+    if ref.run is not None:
+        return {"kind": "run", "run": ref.run.run_id, "artifact": ref.run.artifact_path}
+    if ref.kind == "git":
+        return {"kind": "git", "git": ref.text}
+    if ref.kind == "endpoint":
+        return {"kind": "endpoint", "endpoint": ref.text}
+    if ref.kind == "local":
+        if is_upload(s):
+            return {"kind": "upload", "upload_path": s}  # the file widget cannot be pre-filled: the upload is kept
         return {"kind": "local", "path": s}
     return {"kind": "text", "text": s}
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import streamlit as st
 
-from components import cards
+from components import cards, state
 from components.cache import RESULT_TTL_S
 from components.summaries import section_dict
 from modelgap.comparison import Comparison
@@ -323,8 +323,19 @@ def downloads(reports: dict[str, str], comparison: Comparison | None = None) -> 
 
 
 def markdown_preview(markdown: str) -> None:
-    """The Markdown report as a pull request would show it, and its source to copy."""
-    with st.expander("Markdown report preview (what a pull-request comment shows)", icon=":material/preview:"):
+    """The Markdown report as a pull request would show it, and its source to copy.
+
+    Drawn only once opened (the expander reruns the page when toggled): a long report and its highlighted source
+    cost the browser about a second, on every visit, for a panel most visits leave closed."""
+    panel = st.expander(
+        "Markdown report preview (what a pull-request comment shows)",
+        icon=":material/preview:",
+        key=f"{state.PREFIX}widget.report.preview",
+        on_change="rerun",
+    )
+    if not panel.open:
+        return
+    with panel:
         shown, source = st.tabs(["Preview", "Source"])
         with shown:
             st.markdown(markdown, unsafe_allow_html=True)  # every user string in it is escaped by the renderer

@@ -22,7 +22,7 @@ from typing import Any
 import streamlit as st
 
 from components import cards, compute, state
-from components.cache import RESULT_TTL_S
+from components.cache import RESULT_TTL_S, Slot
 from modelgap.comparison import Comparison
 from modelgap.data import DataComparison
 from modelgap.errors import ModelgapError
@@ -75,15 +75,15 @@ class Job:
             self.log.append(message.removeprefix("Retraining: "))
 
 
-@dataclass
-class _JobSlot:
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    job: Job | None = None
-
-
 @st.cache_resource(max_entries=JOB_ENTRIES, ttl=JOB_TTL_S, show_spinner=False)
-def _job_slot(key: str) -> _JobSlot:
-    return _JobSlot()
+def _job_slot(key: str) -> Slot:
+    """The app's one cache slot (`components.cache`); its value is the Job, replaced by each new run."""
+    return Slot()
+
+
+def _job(key: str) -> Job | None:
+    job = _job_slot(key).value
+    return job if isinstance(job, Job) else None
 
 
 def policy_options() -> RetrainOptions:
@@ -126,13 +126,14 @@ def start(key: str, comparison: Comparison, options: RetrainOptions) -> Job:
     """The running job for `key`, or a new one started in a background thread."""
     slot = _job_slot(key)
     with slot.lock:
-        if slot.job is not None and slot.job.running:
-            return slot.job
+        running = slot.value
+        if isinstance(running, Job) and running.running:
+            return running
         job = Job(key=key)
         job.thread = threading.Thread(
             target=_work, args=(job, comparison, options), name=f"{THREAD_PREFIX}{key[:8]}", daemon=True
         )
-        slot.job = job
+        slot.value = job
         job.thread.start()
     return job
 
@@ -187,7 +188,7 @@ def render(comparison: Comparison, spec: state.ComparisonSpec) -> None:
     options = settings(base)
     commands_caption(options)
     key = job_key(comparison, spec, options)
-    job = _job_slot(key).job
+    job = _job(key)
     running = job is not None and job.running
     clicked = st.button(
         "Re-run training", key=RUN_KEY, type="primary", icon=":material/model_training:", disabled=running
@@ -213,7 +214,7 @@ def render(comparison: Comparison, spec: state.ComparisonSpec) -> None:
 @st.fragment(run_every=POLL_S)
 def progress(key: str) -> None:
     """st.status with the progress of the running job and a Cancel button; reruns the page once it ends."""
-    job = _job_slot(key).job
+    job = _job(key)
     if job is None:
         return
     if not job.running:
@@ -287,7 +288,7 @@ def overview_status(comparison: Comparison) -> None:
     # policy file is reported on the Retraining page
     with contextlib.suppress(ModelgapError):
         keys.append(job_key(comparison, spec, current_options(policy_options())))
-    jobs = [_job_slot(key).job for key in dict.fromkeys(keys)]
+    jobs = [_job(key) for key in dict.fromkeys(keys)]
     job = next((j for j in jobs if j is not None and not j.running and j.result is not None), None)
     if job is None or job.result is None:
         return

@@ -26,7 +26,7 @@ from components.pickers import OTHER, key, select
 from components.state import ComparisonSpec
 from modelgap.errors import ModelgapError, SourceError
 from modelgap.redact import redact_uri
-from modelgap.sources import source_kind
+from modelgap.sources import parse_source, source_kind
 from modelgap.sources.git import list_revisions, parse_git_source, repo_root
 from modelgap.sources.http_client import PASSWORD_ENV, TOKEN_ENV, USERNAME_ENV, split_credentials
 from modelgap.sources.origins import endpoint_allowed
@@ -202,10 +202,8 @@ def seed_meta(meta: str | None) -> None:
     if not meta:
         return
     if source_kind(meta) == "registry":
-        from modelgap.sources.registry import parse_models_uri
-
         try:
-            parsed = parse_models_uri(meta)
+            parsed = parse_source(meta).registry
         except ModelgapError:
             parsed = None
         ref = (f"@{parsed.alias}" if parsed.alias else parsed.version) if parsed is not None else None

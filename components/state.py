@@ -26,11 +26,10 @@ from typing import Any
 
 import streamlit as st
 
-from modelgap.comparison import CompareOptions
+from modelgap.options import DEFAULT_SHAP_ROWS, CompareOptions
 
 PREFIX = "modelgap."
 QUERY_KEYS = ("repo", "deployed", "data", "target", "uri", "row", "tol", "shap", "meta", "repo_train", "deployed_train")
-DEFAULT_SHAP_ROWS = CompareOptions().shap_rows
 
 # One key per field of the current ComparisonSpec (small strings and numbers).
 _SPEC_KEYS = {
@@ -83,19 +82,9 @@ class ComparisonSpec:
         return json.dumps(asdict(self), sort_keys=True)
 
     def options(self) -> CompareOptions:
-        """The core's options for this spec: the same numbers the CLI gives for the same flags."""
-        return CompareOptions(
-            target=self.target,
-            tolerance=self.tolerance,
-            shap_rows=self.shap_rows,
-            no_shap=self.shap_rows <= 0,
-            extra={
-                "tracking_uri": self.tracking_uri,
-                "deployed_meta": self.deployed_meta,
-                "repo_training_data": self.repo_training_data,
-                "deployed_training_data": self.deployed_training_data,
-            },
-        )
+        """The core's options for this spec: the same numbers the CLI gives for the same flags (the sources and
+        training data travel in the ComparisonRequest, `components.compute.request_for`)."""
+        return CompareOptions(target=self.target, tolerance=self.tolerance, shap_rows=self.shap_rows)
 
     def to_params(self) -> dict[str, str]:
         """The query parameters for this spec (empty values left out)."""

@@ -16,8 +16,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from modelgap.comparison import CompareOptions, Comparison
+from modelgap.comparison import Comparison
 from modelgap.errors import ModelgapError
+from modelgap.options import DEFAULT_ENDPOINT_SHAP_ROWS, DEFAULT_SHAP_ROWS, DEFAULT_TOP_N, CompareOptions
+from modelgap.request import ComparisonRequest
+from modelgap.sources.origins import Trust
 from modelgap.values import one_line
 
 EXIT_OK, EXIT_GATE, EXIT_ERROR = 0, 1, 2
@@ -31,9 +34,6 @@ class _Parser(argparse.ArgumentParser):
 
     def _sub(self) -> str:
         return self.prog.split()[-1] if " " in self.prog else ""
-
-
-_DEFAULT_ENDPOINT_SHAP_ROWS = CompareOptions.endpoint_shap_rows  # the app's default too (the same dataclass)
 
 
 def _whole(least: int, meaning: str = "") -> Callable[[str], int]:
@@ -76,19 +76,24 @@ def build_parser() -> argparse.ArgumentParser:
         "--tolerance", type=_tolerance, help="regression: |repo - deployed| above this disagrees (a number >= 0)"
     )
     cmp.add_argument(
-        "--shap-rows", type=_whole(0, " (0: no explanations)"), default=1000, help="rows explained (default 1000)"
+        "--shap-rows",
+        type=_whole(0, " (0: no explanations)"),
+        default=DEFAULT_SHAP_ROWS,
+        help=f"rows explained (default {DEFAULT_SHAP_ROWS})",
     )
     cmp.add_argument(
         "--endpoint-shap-rows",
         type=_whole(0, " (0: no SHAP requests to an endpoint)"),
-        default=_DEFAULT_ENDPOINT_SHAP_ROWS,
-        help=f"rows explained when a side is an endpoint: requests add up (default {_DEFAULT_ENDPOINT_SHAP_ROWS})",
+        default=DEFAULT_ENDPOINT_SHAP_ROWS,
+        help=f"rows explained when a side is an endpoint: requests add up (default {DEFAULT_ENDPOINT_SHAP_ROWS})",
     )
     cmp.add_argument("--no-shap", action="store_true", help="skip explanations")
     cmp.add_argument("--policy", help="readiness policy TOML (default: ./modelgap.toml if present)")
     cmp.add_argument("--engine", choices=["pandas", "spark"], default="pandas")
     cmp.add_argument("--max-rows", type=_whole(1), help="read at most this many data rows")
-    cmp.add_argument("--top", type=_whole(1), default=20, help="rows listed in predictions.top (default 20)")
+    cmp.add_argument(
+        "--top", type=_whole(1), default=DEFAULT_TOP_N, help=f"rows listed in predictions.top (default {DEFAULT_TOP_N})"
+    )
     cmp.add_argument("--json", dest="json_path", help="write the JSON report here")
     cmp.add_argument("--markdown", dest="markdown_path", help="write the Markdown report here")
     cmp.add_argument("--html", dest="html_path", help="write the self-contained HTML report here")
@@ -98,11 +103,15 @@ def build_parser() -> argparse.ArgumentParser:
     cmp.add_argument("--deployed-training-data", help="the deployed model's training data (CSV/Parquet)")
     cmp.add_argument("--log-to-mlflow", action="store_true", help="record the report on the repo model's run")
     cmp.add_argument("--quiet", action="store_true", help="print nothing but errors")
-    from modelgap.retraining.options import positive_int, seeds_count, side_command
+    from modelgap.retraining.options import DEFAULT_MAX_ROWS, DEFAULT_SEEDS, positive_int, seeds_count, side_command
 
     cmp.add_argument("--retrain", action="store_true", help="rebuild both models from their recipes (minutes)")
-    cmp.add_argument("--retrain-seeds", type=seeds_count, help="refits for the retraining noise floor (default 5)")
-    cmp.add_argument("--retrain-max-rows", type=positive_int, help="training rows per refit (default 200000)")
+    cmp.add_argument(
+        "--retrain-seeds", type=seeds_count, help=f"refits for the retraining noise floor (default {DEFAULT_SEEDS})"
+    )
+    cmp.add_argument(
+        "--retrain-max-rows", type=positive_int, help=f"training rows per refit (default {DEFAULT_MAX_ROWS:,})"
+    )
     cmp.add_argument(
         "--retrain-command",
         type=side_command,
@@ -129,10 +138,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _compare(args)
         if args.command == "demo":
             return _demo(args)
-        if args.command == "signoff":
-            from modelgap.signoff.cli import run as signoff
+        from modelgap.signoff.cli import run as signoff  # the only other command argparse lets through
 
-            return signoff(args)
+        return signoff(args)
     except ModelgapError as err:
         print(f"modelgap: error: {err.one_line()}", file=sys.stderr)
         return EXIT_ERROR
@@ -150,7 +158,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_ERROR
-    return EXIT_ERROR
 
 
 def _quiet_libraries() -> None:
@@ -167,7 +174,7 @@ def _quiet_libraries() -> None:
 def _compare(args: argparse.Namespace) -> int:
     from modelgap.cli_checks import check_deployed_meta, check_log_to_mlflow, check_output_paths, write_outputs
     from modelgap.readiness import load_policy
-    from modelgap.request import ComparisonRequest, compare
+    from modelgap.request import compare
     from modelgap.summary import summary_lines
 
     # Everything that can be refused is refused now (exit 2), not after loading and comparing two models.
@@ -175,29 +182,7 @@ def _compare(args: argparse.Namespace) -> int:
     check_deployed_meta(args)
     check_log_to_mlflow(args)
     load_policy(args.policy)
-    options = CompareOptions(
-        target=args.target,
-        tolerance=args.tolerance,
-        shap_rows=args.shap_rows,
-        endpoint_shap_rows=args.endpoint_shap_rows,
-        no_shap=args.no_shap or args.shap_rows == 0,  # 0 rows: no explanations, as in the app
-        top_n=args.top,
-        max_rows=args.max_rows,
-        policy_path=args.policy,
-        engine=args.engine,
-        retrain=_retrain_options(args),
-    )
-    request = ComparisonRequest(
-        repo=args.repo,
-        deployed=args.deployed,
-        data_path=args.data,
-        tracking_uri=args.tracking_uri,
-        deployed_meta=args.deployed_meta,
-        repo_training_data=args.repo_training_data,
-        deployed_training_data=args.deployed_training_data,
-        options=options,
-        trust=cli_trust(args.tracking_uri, args.repo, args.deployed),
-    )
+    request = request_from_args(args, cli_trust(args.tracking_uri, args.repo, args.deployed))
     comparison = compare(request)
     written, failures = write_outputs(comparison, args)  # each on its own: one bad path loses no other
     if not args.quiet:
@@ -210,10 +195,37 @@ def _compare(args: argparse.Namespace) -> int:
     return _exit_code(comparison, args.fail_on)
 
 
-def cli_trust(tracking_uri: str | None, *sources: str) -> Any:
+def request_from_args(args: argparse.Namespace, trust: Trust) -> ComparisonRequest:
+    """The comparison request `compare`'s flags ask for (the app builds its own from the same fields)."""
+    options = CompareOptions(
+        target=args.target,
+        tolerance=args.tolerance,
+        shap_rows=args.shap_rows,
+        endpoint_shap_rows=args.endpoint_shap_rows,
+        no_shap=args.no_shap,  # --shap-rows 0 means no explanations too (CompareOptions says so, for the app too)
+        top_n=args.top,
+        max_rows=args.max_rows,
+        policy_path=args.policy,
+        engine=args.engine,
+        retrain=_retrain_options(args),
+    )
+    return ComparisonRequest(
+        repo=args.repo,
+        deployed=args.deployed,
+        data_path=args.data,
+        tracking_uri=args.tracking_uri,
+        deployed_meta=args.deployed_meta,
+        repo_training_data=args.repo_training_data,
+        deployed_training_data=args.deployed_training_data,
+        options=options,
+        trust=trust,
+    )
+
+
+def cli_trust(tracking_uri: str | None, *sources: str) -> Trust:
     """The CLI loads what its user names: their tracking URI and endpoints may receive the credentials set in
     the environment, and a source whose loading runs code is announced once on stderr."""
-    from modelgap.sources import Trust, source_kind
+    from modelgap.sources import source_kind
     from modelgap.sources.credentials import allow_in_this_process
 
     allow_in_this_process(

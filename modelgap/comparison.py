@@ -1,8 +1,8 @@
 """One comparison of two models: parameters always, then the sections the data and options allow.
 
 Data flows one way: LoadedModels -> Comparison -> views and reports. Each section is built by a small
-builder owned by its module (predictions, explanations, data, readiness); builders run in order and
-may read the sections built before them.
+builder owned by its module (predictions, explanations, data, readiness); modelgap/pipeline.py lists them
+per engine, runs them in order (each may read the sections built before it) and records a section's failure.
 """
 
 from __future__ import annotations
@@ -10,39 +10,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from modelgap.model import LoadedModel
+from modelgap.options import CompareOptions  # re-exported: the options and their groups live in options.py
 from modelgap.params import ParameterComparison, compare_parameters
+from modelgap.pipeline import SectionBuilder, run_pipeline, section_builders  # re-exported: builders live there
 from modelgap.sections import Sections
-from modelgap.sources.origins import Trust
 
-if TYPE_CHECKING:
-    from modelgap.retraining.options import RetrainOptions
+__all__ = ["CompareOptions", "Comparison", "ProgressFn", "SectionBuilder", "run_comparison", "section_builders"]
 
 ProgressFn = Callable[[str, float], None]  # (message, fraction done 0..1)
-
-
-@dataclass
-class CompareOptions:
-    target: str | None = None
-    tolerance: float | None = None  # regression: None -> 1% of the std of the deployed model's predictions
-    shap_rows: int = 1000
-    # Rows explained when a side is a scoring endpoint (SHAP sends it several requests a row). 0: none.
-    endpoint_shap_rows: int = 20
-    no_shap: bool = False
-    top_n: int = 20
-    max_rows: int | None = None  # cap on rows read from the data (None: all, streamed)
-    policy_path: str | None = None
-    engine: str = "pandas"
-    seed: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)  # options a section adds without widening this class
-    # Which origins may supply code-bearing models that sections load later (an endpoint's paired entry).
-    # None: none may; the CLI passes its own trust, the app the operator's.
-    trust: Trust | None = None
-    retrain: RetrainOptions | None = None  # --retrain: rebuild both models from their recipes (None: never)
 
 
 @dataclass
@@ -57,36 +36,6 @@ class Comparison:
     sections: Sections = field(default_factory=Sections)  # typed results, each with to_dict()
     notes: list[str] = field(default_factory=list)  # plain-words notes (alignment, caps, skipped parts)
     errors: dict[str, str] = field(default_factory=dict)  # section -> one-line reason it could not be built
-
-
-SectionBuilder = Callable[[Comparison, ProgressFn], None]
-
-
-def section_builders() -> list[tuple[str, SectionBuilder]]:
-    """The builders in the order they run. Each module appends its own entry here."""
-    builders: list[tuple[str, SectionBuilder]] = []
-    from modelgap.predictions import build_metrics, build_predictions
-
-    builders.append(("predictions", build_predictions))  # first: sets comparison.sample for the sections below
-    builders.append(("metrics", build_metrics))  # only with --target; reads the predictions section's outputs
-    from modelgap.explanations import build_explanations
-
-    builders.append(("explanations", build_explanations))  # after "predictions": uses its sample and rows
-    from modelgap.parity import build_parity
-
-    builders.append(("parity", build_parity))  # after "predictions": uses its sample; only with an endpoint
-    from modelgap.data import build_data
-
-    builders.append(("data", build_data))  # after predictions/explanations: its diagnosis reads their slices
-    from modelgap.retraining import build_retraining
-
-    builders.append(("retraining", build_retraining))  # after "data" (reuses its lineage); only with --retrain
-    from modelgap.readiness import build_verdict
-
-    # The verdict judges every section built before it: it must stay LAST. Add new sections above this line.
-    builders.append(("verdict", build_verdict))
-    builders.sort(key=lambda b: b[0] == "verdict")  # stable: keeps it last even if an entry lands below
-    return builders
 
 
 def run_comparison(
@@ -118,20 +67,7 @@ def run_comparison(
         data=data,
         notes=notes,
     )
-    builders = section_builders()
-    if options.engine != "pandas":
-        from modelgap.spark import engine_builders  # PySpark is imported only for the Spark engine
-
-        builders = engine_builders(builders, options.engine)
-    else:
-        from modelgap.same_artifact import is_same_artifact, same_artifact_builders
-
-        if is_same_artifact(repo, deployed):  # one model twice: SHAP once (see modelgap/same_artifact.py)
-            builders = same_artifact_builders(builders)
-    for i, (name, build) in enumerate(builders):
-        report(f"Computing {name}", i / max(len(builders), 1))
-        build(comparison, report)
-    report("Done", 1.0)
+    run_pipeline(comparison, report)  # the engine's section builders, in order, each failure recorded once
     return comparison
 
 

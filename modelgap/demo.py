@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from importlib import metadata as importlib_metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -37,6 +37,9 @@ from modelgap.demo_data import (
     make_credit_data,
 )
 from modelgap.errors import ModelgapError
+
+if TYPE_CHECKING:
+    from modelgap.request import ComparisonRequest
 
 DEFAULT_DEMO_DIR = Path(__file__).resolve().parent.parent / ".modelgap" / "demo"
 MODEL_NAME = "credit-risk"
@@ -352,3 +355,44 @@ def _model_kwargs(model: Any, train: pd.DataFrame) -> dict[str, Any]:
         "pip_requirements": [f"{name}=={importlib_metadata.version(name)}" for name in _REQUIREMENTS],
         "skops_trusted_types": list(sio.get_untrusted_types(data=sio.dumps(model))),
     }
+
+
+def demo_request(workspace: DemoWorkspace, engine: str = "pandas") -> ComparisonRequest:
+    """The comparison the app opens on, with the app's options (`components.compute.request_for(demo_spec())`
+    gives the same cache key: tests/test_resultcache.py checks it)."""
+    from modelgap.options import CompareOptions
+    from modelgap.request import ComparisonRequest
+    from modelgap.sources.origins import Trust
+
+    return ComparisonRequest(
+        repo=str(workspace.repo_model_dir),
+        deployed=workspace.deployed_source,
+        data_path=str(workspace.sample_path),
+        tracking_uri=workspace.tracking_uri,
+        options=CompareOptions(target=workspace.target, engine=engine),
+        trust=Trust(code_dirs=(workspace.directory,), code_registries=(workspace.tracking_uri,)),
+    )
+
+
+def warm_cache(directory: Path | str = DEFAULT_DEMO_DIR, say: Callable[[str], None] = print) -> bool:
+    """Compute the demo comparison into the result cache (`make demo`), so the app's first view opens at once;
+    True when it is there. The app's engine is honoured (MODELGAP_ENGINE); nothing is done for Spark."""
+    import os
+
+    from modelgap.request import compare
+    from modelgap.resultcache import cache_dir, load_result, save_result
+
+    engine = os.environ.get("MODELGAP_ENGINE", "pandas").strip().lower() or "pandas"
+    workspace = load_demo(directory)
+    if workspace is None or engine != "pandas":
+        return False
+    request = demo_request(workspace, engine)
+    key, stored = load_result(request)
+    if stored is None and key is not None:
+        say(f"Computing the demo comparison into {cache_dir()}")
+        started = time.perf_counter()
+        stored = compare(request)
+        if not save_result(key, request, stored):
+            return False
+        say(f"Demo comparison cached in {time.perf_counter() - started:.0f} s")
+    return stored is not None

@@ -7,7 +7,6 @@ batches so its latency percentiles describe many requests; failed requests are c
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -17,17 +16,15 @@ import pandas as pd
 
 from modelgap.errors import EndpointError, ModelgapError
 from modelgap.model import LoadedModel
+from modelgap.options import DEFAULT_PARITY_BATCH_ROWS, DEFAULT_PARITY_ROWS
 from modelgap.sources.endpoint import EndpointModel
 from modelgap.sources.endpoint_client import LatencyStats
-from modelgap.values import one_line
 
 if TYPE_CHECKING:
     from modelgap.comparison import Comparison, ProgressFn
 
 __all__ = ["ParityResult", "build_parity", "check_parity"]
 
-DEFAULT_ROWS = 1000
-DEFAULT_BATCH_ROWS = 50  # 1,000 rows -> 20 requests: enough for latency percentiles
 PROBA_TOLERANCE = 1e-6
 
 
@@ -118,8 +115,8 @@ def check_parity(
     data: pd.DataFrame,
     *,
     tolerance: float | None = None,
-    max_rows: int = DEFAULT_ROWS,
-    batch_size: int = DEFAULT_BATCH_ROWS,
+    max_rows: int = DEFAULT_PARITY_ROWS,
+    batch_size: int = DEFAULT_PARITY_BATCH_ROWS,
     top_n: int = 20,
     progress: Any = None,
 ) -> ParityResult:
@@ -236,46 +233,39 @@ def build_parity(comparison: Comparison, progress: ProgressFn) -> None:
     endpoint = next((m for m in (comparison.deployed, comparison.repo) if isinstance(m, EndpointModel)), None)
     if endpoint is None:
         return
-    extra = comparison.options.extra
-    try:
-        artifact = endpoint.paired or _paired_from_options(comparison, endpoint)
-        if artifact is None:
-            comparison.notes.append(
-                "Serving parity not checked: name the artifact the endpoint serves with "
-                "--deployed-meta models:/<name>@<alias>."
-            )
-            return
-        if comparison.sample is None:
-            comparison.notes.append("Serving parity needs sample data (--data); skipped.")
-            return
-
-        def report(done: int, total: int) -> None:
-            progress(f"Checking serving parity ({done}/{total} requests)", done / max(total, 1))
-
-        comparison.sections.parity = check_parity(
-            artifact,
-            endpoint,
-            comparison.sample,
-            tolerance=extra.get("parity_tolerance"),
-            max_rows=int(extra.get("parity_rows", DEFAULT_ROWS)),
-            batch_size=int(extra.get("parity_batch_rows", DEFAULT_BATCH_ROWS)),
-            top_n=comparison.options.top_n,
-            progress=report,
+    settings = comparison.options.parity  # a failure below is recorded by modelgap.pipeline
+    artifact = endpoint.paired or _paired_from_options(comparison, endpoint)
+    if artifact is None:
+        comparison.notes.append(
+            "Serving parity not checked: name the artifact the endpoint serves with "
+            "--deployed-meta models:/<name>@<alias>."
         )
-    except ModelgapError as err:
-        comparison.errors["parity"] = err.one_line()
-    except Exception as exc:  # one section failing must not lose the others; the reason is kept
-        if os.environ.get("MODELGAP_DEBUG"):
-            raise
-        comparison.errors["parity"] = f"unexpected {type(exc).__name__}: {one_line(exc)}"
+        return
+    if comparison.sample is None:
+        comparison.notes.append("Serving parity needs sample data (--data); skipped.")
+        return
+
+    def report(done: int, total: int) -> None:
+        progress(f"Checking serving parity ({done}/{total} requests)", done / max(total, 1))
+
+    comparison.sections.parity = check_parity(
+        artifact,
+        endpoint,
+        comparison.sample,
+        tolerance=settings.tolerance,
+        max_rows=settings.rows,
+        batch_size=settings.batch_rows,
+        top_n=comparison.options.top_n,
+        progress=report,
+    )
 
 
 def _paired_from_options(comparison: Comparison, endpoint: EndpointModel) -> LoadedModel | None:
     """--deployed-meta describes the deployed side: load it when the endpoint was loaded without it."""
-    meta = comparison.options.extra.get("deployed_meta")
+    meta = comparison.options.sources.deployed_meta
     if not meta or endpoint is not comparison.deployed:
         return None
     from modelgap.sources import Trust, load_model
 
     trust = comparison.options.trust or Trust.nothing()
-    return load_model(str(meta), tracking_uri=comparison.options.extra.get("tracking_uri"), trust=trust)
+    return load_model(str(meta), tracking_uri=comparison.options.sources.tracking_uri, trust=trust)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Protocol
 from modelgap.comparison import CompareOptions, Comparison, ProgressFn, run_comparison
 from modelgap.errors import ModelgapError
 from modelgap.model import LoadedModel
+from modelgap.options import SourceContext
 from modelgap.sources import load_model, source_kind
 from modelgap.sources.origins import Trust
 
@@ -55,15 +56,19 @@ class ComparisonRequest:
     trust: Trust = field(default_factory=Trust.nothing)
 
     def resolved_options(self) -> CompareOptions:
-        """The options the sections read: the request's sources and trust carried along."""
-        extra = {
-            **self.options.extra,
-            "tracking_uri": self.tracking_uri,
-            "deployed_meta": self.deployed_meta,
-            "repo_training_data": self.repo_training_data,
-            "deployed_training_data": self.deployed_training_data,
-        }
-        return dataclasses.replace(self.options, extra=extra, trust=self.trust)
+        """The options the sections read: the request's sources, training data and trust carried along (the
+        only place they are copied in, so the CLI and the app cannot differ)."""
+        options = self.options
+        return dataclasses.replace(
+            options,
+            sources=SourceContext(tracking_uri=self.tracking_uri, deployed_meta=self.deployed_meta),
+            data=dataclasses.replace(
+                options.data,
+                repo_training_data=self.repo_training_data,
+                deployed_training_data=self.deployed_training_data,
+            ),
+            trust=self.trust,
+        )
 
 
 def spark_only_source(data: str) -> bool:

@@ -21,8 +21,9 @@ from typing import TYPE_CHECKING
 from modelgap.model import LoadedModel
 
 if TYPE_CHECKING:
-    from modelgap.comparison import Comparison, ProgressFn, SectionBuilder
+    from modelgap.comparison import Comparison, ProgressFn
     from modelgap.explanations.compare import ExplanationComparison
+    from modelgap.pipeline import SectionBuilder
 
 NOTE = (
     "Same artifact (equal SHA-256): SHAP was computed once, for the repo model, and reused for the deployed "

@@ -9,10 +9,10 @@ from pathlib import Path
 import pandas as pd
 
 from modelgap.errors import DataError
+from modelgap.options import DEFAULT_CHUNK_ROWS
 from modelgap.values import one_line
 
 PARQUET_MAGIC = b"PAR1"
-DEFAULT_CHUNK_ROWS = 100_000
 
 
 def detect_format(path: Path) -> str:

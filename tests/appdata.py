@@ -33,3 +33,32 @@ def disagreement_rate(demo: Any, deployed: str) -> float:
     a = repo.predict(X[list(repo.feature_names_in_)])
     b = other.predict(X[list(other.feature_names_in_)])
     return float(np.mean(a != b))
+
+
+# ---------------------------------------------------------------- finding what a page shows
+# Widgets are found by key (`at.selectbox(key=...)`). A display-only table carries no key in AppTest (Streamlit
+# gives a dataframe an id only when its selections are on) and a tab has only its label: those are found here by
+# what they show, and exactly one must match, so a page that gains or reorders a table cannot make a test read
+# the wrong one.
+
+
+def table_with(at: Any, *columns: str) -> pd.DataFrame:
+    """The one table in `at` (an AppTest or a block of it, such as a tab) that has all these columns."""
+    found = [d.value for d in at.dataframe if set(columns) <= set(d.value.columns)]
+    shown = [list(d.value.columns) for d in at.dataframe]
+    assert len(found) == 1, f"{len(found)} tables with {columns}; tables: {shown}"
+    return found[0]
+
+
+def tab_labelled(at: Any, start: str) -> Any:
+    """The one tab whose label starts with `start`."""
+    found = [t for t in at.tabs if t.label.startswith(start)]
+    assert len(found) == 1, f"{len(found)} tabs labelled {start!r}…; tabs: {[t.label for t in at.tabs]}"
+    return found[0]
+
+
+def expander_labelled(at: Any, start: str) -> Any:
+    """The one expander whose label starts with `start`."""
+    found = [e for e in at.expander if e.label.startswith(start)]
+    assert len(found) == 1, f"{len(found)} expanders labelled {start!r}…; expanders: {[e.label for e in at.expander]}"
+    return found[0]

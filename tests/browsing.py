@@ -1,7 +1,9 @@
 """What every browser test shares: the demo app on a free port, Debian's Chromium, waits and screenshots.
 
-Each browser test module starts its own server (a fresh server's first request is a case worth testing) through
-`demo_app`; waits are for content and for Streamlit's running indicator, never sleeps.
+The browser tests of the demo's pages share one server for the session (`demo_server`): each opens its own
+browser context, so they share only what users of one server share (the cached comparison). test_browser.py starts
+its own, fresh server through `demo_app` (a fresh server's first request is a case worth testing), as do the modules
+that need other operator settings. Waits are for content and for Streamlit's running indicator, never sleeps.
 """
 
 from __future__ import annotations
@@ -41,6 +43,13 @@ def demo_app(demo: Any, workdir: Path) -> Iterator[RunningServer]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def demo_server(demo_workspace: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    """One `streamlit run app.py` on the demo for the browser tests of its pages: started once, stopped by PID."""
+    with demo_app(demo_workspace, tmp_path_factory.mktemp("streamlit-demo")) as server:
+        yield server
 
 
 def launch_chromium(playwright: Any) -> Any:

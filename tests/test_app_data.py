@@ -95,7 +95,11 @@ def test_drift_numbers_match_an_independent_computation(app: AppTest, demo: Any,
     ks = stats.ks_2samp(reference, current)
     assert table.loc[column, "ks"] == pytest.approx(ks.statistic, abs=1e-12)
     assert table.loc[column, "psi"] == pytest.approx(psi(reference, current), rel=1e-9, abs=1e-12)
-    assert list(table["psi"].fillna(-1)) != sorted(table["psi"].fillna(-1))  # ranked most drifted first
+    assert list(table["psi"].fillna(-1)) != sorted(table["psi"].fillna(-1))  # ranked most drifted first:
+    worst = ("high", "moderate", "low", "none")  # the most severe first, then the largest PSI
+    pairs = zip(table["severity"], table["psi"], strict=True)
+    shown = [(worst.index(sev), -(p if pd.notna(p) else 0.0)) for sev, p in pairs]
+    assert shown == sorted(shown), shown
     labels = list(app.radio(key=PAIR).options)  # as shown (formatted)
     assert set(labels) == {"Training vs training", "Repo training vs sample", "Deployed training vs sample"}
 

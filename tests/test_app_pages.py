@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from appdata import changed_params, disagreement_rate
+from appdata import changed_params, disagreement_rate, tab_labelled, table_with
 from streamlit.testing.v1 import AppTest
 
 from modelgap import load_model
@@ -41,6 +41,11 @@ def metric(at: AppTest, label: str) -> str:
 
 def html_text(at: AppTest) -> str:
     return "\n".join(str(m.value) for m in at.markdown) + "\n".join(str(c.value) for c in at.caption)
+
+
+def hyperparameters(at: AppTest) -> pd.DataFrame:
+    """The table in the Hyperparameters tab (the other tabs have a Name column too)."""
+    return table_with(tab_labelled(at, "Hyperparameters ("), "Name")
 
 
 def no_exception(at: AppTest) -> None:
@@ -77,18 +82,20 @@ def test_every_page_renders_with_content(app: AppTest, demo: Any, page: str) -> 
     assert not app.error, [e.value for e in app.error]
     assert [t.value for t in app.title] == [page.capitalize()]
     if page == "parameters":
-        assert "classifier__learning_rate" in set(app.dataframe[0].value["Name"])
-        assert app.tabs[0].label.startswith("Hyperparameters (")
+        assert app.tabs[0].label.startswith("Hyperparameters (")  # the first tab, the one a user sees
+        assert "classifier__learning_rate" in set(hyperparameters(app)["Name"])
     elif page == "predictions":
         assert metric(app, "Rows compared") == f"{len(pd.read_csv(demo.sample_path)):,}"
         assert any("McNemar's exact test" in str(c.value) for c in app.caption)
     elif page == "explanations":
-        features = set(app.dataframe[0].value["feature"])
+        features = set(table_with(app, "feature", "repo_rank", "deployed_rank")["feature"])
         assert "recent_inquiries" in features
         order = [m for m in app.metric if m.label == "Importance order agreement"]
         assert order and str(order[0].delta).startswith("top-weighted 0.")
     elif page == "data":
-        assert app.metric or app.info  # headline numbers, or why there are none
+        drift = table_with(app, "column", "psi", "ks")  # the demo has training data: the drift table is shown
+        assert "income" in set(drift["column"])
+        assert not any("No two datasets to compare" in str(i.value) for i in app.info)
     elif page == "retraining":
         from components.retraining_view import RUN_KEY
 
@@ -100,11 +107,11 @@ def test_every_page_renders_with_content(app: AppTest, demo: Any, page: str) -> 
 
 def test_search_and_show_all_filter_the_parameters(app: AppTest) -> None:
     app.switch_page("pages/parameters.py").run()
-    n_diff = len(app.dataframe[0].value)
+    n_diff = len(hyperparameters(app))
     app.toggle(key="modelgap.widget.parameters.show_all").set_value(True).run()
-    assert len(app.dataframe[0].value) > n_diff
+    assert len(hyperparameters(app)) > n_diff
     app.text_input(key="modelgap.widget.parameters.search").input("learning_rate").run()
-    assert list(app.dataframe[0].value["Name"]) == ["classifier__learning_rate"]
+    assert list(hyperparameters(app)["Name"]) == ["classifier__learning_rate"]
     app.text_input(key="modelgap.widget.parameters.search").input("").run()
     app.toggle(key="modelgap.widget.parameters.show_all").set_value(False).run()
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from appdata import table_with
 from endpoint_servers import FaultyServer, labels_of
 from factories import fitted, log_registered
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
@@ -24,6 +25,7 @@ from streamlit.testing.v1 import AppTest
 
 from modelgap import load_model
 from modelgap.comparison import CompareOptions, run_comparison
+from modelgap.options import SourceContext
 from modelgap.report import comparison_to_dict, render_html, render_markdown
 from modelgap.report.markdown import md
 
@@ -124,7 +126,7 @@ def expected(env: Store) -> dict[str, Any]:
     """The same comparison built with the core, outside the app (the CLI's path)."""
     repo = load_model(f"runs:/{env.repo_run}/model", tracking_uri=env.uri)
     deployed = load_model(f"models:/{NAME}@champion", tracking_uri=env.uri)
-    options = CompareOptions(target="y", shap_rows=SHAP_ROWS, extra={"tracking_uri": env.uri})
+    options = CompareOptions(target="y", shap_rows=SHAP_ROWS, sources=SourceContext(tracking_uri=env.uri))
     comparison = run_comparison(repo, deployed, data_path=str(env.data), options=options)
     return {"comparison": comparison, "report": comparison_to_dict(comparison)}
 
@@ -173,6 +175,17 @@ def test_downloads_are_the_core_reports_of_the_same_comparison(
     assert html == render_html(expected["comparison"], generated=when)
 
 
+def test_the_markdown_preview_is_drawn_only_once_opened(env: Store, expected: dict[str, Any]) -> None:
+    at = open_report(env)
+    want = render_markdown(expected["comparison"])
+    assert not at.code and want not in [m.value for m in at.markdown]  # closed: nothing of it sent
+    at.session_state["modelgap.widget.report.preview"] = True  # what opening the expander does
+    at.run()
+    assert not at.exception
+    assert [str(c.value).strip() for c in at.code] == [want.strip()]  # the source to copy, and the preview
+    assert want.strip() in [str(m.value).strip() for m in at.markdown]
+
+
 def test_the_checks_table_has_one_row_per_check_with_links(env: Store, expected: dict[str, Any]) -> None:
     at = open_report(env)
     checks = expected["report"]["verdict"]["checks"]
@@ -185,8 +198,8 @@ def test_the_checks_table_has_one_row_per_check_with_links(env: Store, expected:
     table_links = [p.proto for p in at.get("page_link") if p.proto.label in {c["title"] for c in checks}]
     assert table_links and all(f"deployed=models%3A%2F{NAME}%40champion" in p.query_string for p in table_links)
     assert any("Thresholds: **defaults**" in str(m.value) for m in at.markdown)  # the policy used
-    policy_rows = at.dataframe[0].value
-    assert {"check", "setting", "value"} <= set(policy_rows.columns) and len(policy_rows) > 10
+    policy_rows = table_with(at, "check", "setting", "value")
+    assert len(policy_rows) > 10
 
 
 # ---------------------------------------------------------------- write-back
@@ -212,7 +225,7 @@ def test_nothing_is_written_until_ticked_and_pressed_then_only_the_repo_run(
     assert not modelgap_tags(env.uri, env.deployed_run)
     assert version_tags(env.uri, env.deployed_version) == before_version
     assert any(env.repo_run in s.value for s in at.success)  # says what was written, and where
-    shown = at.dataframe[-1].value
+    shown = table_with(at, "tag", "value")
     assert dict(zip(shown["tag"], shown["value"], strict=True)) == tags
     assert any("modelgap/report.html" in str(m.value) for m in at.markdown)
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from appdata import disagreement_rate
+from appdata import disagreement_rate, expander_labelled, table_with
 from streamlit.testing.v1 import AppTest
 
 pytest.importorskip("pyspark")
@@ -53,9 +53,9 @@ def test_the_app_compares_on_spark_when_the_operator_says_so(spark_app: tuple[Ap
     assert rate == [f"{disagreement_rate(demo, demo.deployed_source) * 100:.2f}%"]
     at.switch_page("pages/explanations.py").run()
     assert not at.exception and not at.error, [e.value for e in at.error]
-    assert "recent_inquiries" in set(at.dataframe[0].value["feature"])
-    notes = "\n".join(str(c.value) for c in at.caption) + "\n".join(str(m.value) for m in at.markdown)
-    assert "aggregated in Spark" in notes or any("aggregated in Spark" in str(i.value) for i in at.info)
+    assert "recent_inquiries" in set(table_with(at, "feature", "repo_rank", "deployed_rank")["feature"])
+    notes = [str(m.value) for m in expander_labelled(at, "Explanation notes").markdown]
+    assert any("computed on the executors; importance aggregated in Spark" in n for n in notes), notes
 
 
 def test_csv_data_with_the_spark_engine_says_how_to_fix_it(spark: Any, demo_workspace: Any) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browsing import FIRST_LOAD_MS, STEP_MS, VIEWPORT, chromium_page, demo_app
+from browsing import FIRST_LOAD_MS, STEP_MS, VIEWPORT, chromium_page
 from playwright.sync_api import expect
 from servers import RunningServer
 
@@ -19,9 +19,9 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def app_server(demo_workspace: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    with demo_app(demo_workspace, tmp_path_factory.mktemp("streamlit-data")) as server:
-        yield server
+def app_server(demo_server: RunningServer) -> RunningServer:
+    """The session's demo app (tests/browsing.py): each test opens its own browser context on it."""
+    return demo_server
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,6 @@ from browsing import (
     FIRST_LOAD_MS,
     STEP_MS,
     chromium_page,
-    demo_app,
     full_shot,
     metric_value,
     settled,
@@ -31,9 +30,9 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def app_server(demo_workspace: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    with demo_app(demo_workspace, tmp_path_factory.mktemp("streamlit-explanations")) as server:
-        yield server
+def app_server(demo_server: RunningServer) -> RunningServer:
+    """The session's demo app (tests/browsing.py): each test opens its own browser context on it."""
+    return demo_server
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browsing import FIRST_LOAD_MS, STEP_MS, demo_app, settled
+from browsing import FIRST_LOAD_MS, STEP_MS, settled
 from playwright.sync_api import expect
 from servers import RunningServer
 
@@ -67,9 +67,9 @@ WIDE_TABLES = """() => Array.from(document.querySelectorAll('[data-testid="stDat
 
 
 @pytest.fixture(scope="module")
-def app_server(demo_workspace: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    with demo_app(demo_workspace, tmp_path_factory.mktemp("streamlit-layout")) as server:
-        yield server
+def app_server(demo_server: RunningServer) -> RunningServer:
+    """The session's demo app (tests/browsing.py): each test opens its own browser context on it."""
+    return demo_server
 
 
 @pytest.fixture(scope="module")

@@ -2,9 +2,10 @@
 link to that row's explanations.
 
 The expected first row of the table is computed independently: the sample row where the natively loaded
-pipelines' positive-class probabilities differ most. The table is a glide data grid drawn on a canvas, so the
-row is selected by clicking its row-marker checkbox at its position (Streamlit's own e2e tests do the same:
-a 30 px marker column, 35 px rows under a 35 px header). Waits are for content, never sleeps.
+pipelines' positive-class probabilities differ most. The table is a glide data grid drawn on a canvas; its
+accessible copy (a hidden table of the same cells, each with a test id) is how the test finds the first row's cell,
+and the grid's own keyboard shortcut (Shift+Space selects the focused cell's row) selects it: no pixel offsets.
+Waits are for content, never sleeps.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from browsing import (
     FIRST_LOAD_MS,
     STEP_MS,
     chromium_page,
-    demo_app,
     full_shot,
     metric_value,
     settled,
@@ -31,14 +31,13 @@ from servers import RunningServer
 
 pytestmark = pytest.mark.browser
 
-ROW_MARKER_X = 15  # the middle of the row-marker (checkbox) column
-ROW_HEIGHT = 35  # header and rows alike
+FIRST_ROW_CELL = "glide-cell-1-0"  # the grid's accessible copy: column 1 (Row; 0 is the row marker), data row 0
 
 
 @pytest.fixture(scope="module")
-def app_server(demo_workspace: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    with demo_app(demo_workspace, tmp_path_factory.mktemp("streamlit-predictions")) as server:
-        yield server
+def app_server(demo_server: RunningServer) -> RunningServer:
+    """The session's demo app (tests/browsing.py): each test opens its own browser context on it."""
+    return demo_server
 
 
 @pytest.fixture(scope="module")
@@ -75,8 +74,10 @@ def test_selecting_a_row_drills_down_and_links_to_its_explanations(
     assert "row=" not in page.url
     full_shot(page, artifacts_dir / "app-predictions-full.png")
 
-    grid.scroll_into_view_if_needed()
-    grid.click(position={"x": ROW_MARKER_X, "y": ROW_HEIGHT + ROW_HEIGHT / 2})  # the first data row's checkbox
+    first = grid.get_by_test_id(FIRST_ROW_CELL)
+    expect(first).to_have_text(str(row))  # the row that changed most comes first
+    first.focus()  # the grid's current cell
+    page.keyboard.press("Shift+Space")  # glide's shortcut: select the current cell's row, as a click on its checkbox
     expect(page).to_have_url(re.compile(rf"[?&]row={row}(&|$)"), timeout=STEP_MS)
     heading = page.get_by_role("heading", name=f"Row {row}")
     expect(heading).to_be_visible(timeout=STEP_MS)

@@ -4,13 +4,12 @@ artifacts folder. Waits are for content (Playwright's `expect`), never sleeps.""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from browsing import FIRST_LOAD_MS, STEP_MS, VIEWPORT, demo_app, settled
+from browsing import FIRST_LOAD_MS, STEP_MS, VIEWPORT, settled
 from playwright.sync_api import expect
 from servers import RunningServer
 
@@ -20,9 +19,9 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def app_server(demo_workspace: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    with demo_app(demo_workspace, tmp_path_factory.mktemp("streamlit-report")) as server:
-        yield server
+def app_server(demo_server: RunningServer) -> RunningServer:
+    """The session's demo app (tests/browsing.py): each test opens its own browser context on it."""
+    return demo_server
 
 
 def test_the_downloaded_html_report_opens_offline_with_its_charts(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -15,6 +14,7 @@ from factories import fitted, save_skops, tabular
 from modelgap.comparison import CompareOptions, Comparison, run_comparison
 from modelgap.data import TableSample, build_diagnosis, compare_tables
 from modelgap.model import LoadedModel
+from modelgap.options import DataOptions
 from modelgap.report.json_report import comparison_to_dict
 from modelgap.sources import load_model
 
@@ -47,8 +47,15 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Setup:
     return Setup(repo, deployed, paths["sample"], paths["train_2025"], paths["train_2024"], folder)
 
 
-def _compare(setup: Setup, *, shap: bool = False, **extra: Any) -> Comparison:
-    options = CompareOptions(target="y", no_shap=not shap, shap_rows=120, extra=extra)
+def _compare(
+    setup: Setup,
+    *,
+    shap: bool = False,
+    repo_training_data: str | None = None,
+    deployed_training_data: str | None = None,
+) -> Comparison:
+    training = DataOptions(repo_training_data=repo_training_data, deployed_training_data=deployed_training_data)
+    options = CompareOptions(target="y", no_shap=not shap, shap_rows=120, data=training)
     return run_comparison(setup.repo, setup.deployed, data_path=setup.sample, options=options)
 
 
@@ -190,7 +197,7 @@ def test_bad_sample_data_keeps_lineage_and_the_training_pair(setup: Setup, tmp_p
     from modelgap.data import build_data
 
     options = CompareOptions(
-        extra={"repo_training_data": str(setup.train_repo), "deployed_training_data": str(setup.train_deployed)}
+        data=DataOptions(repo_training_data=str(setup.train_repo), deployed_training_data=str(setup.train_deployed))
     )
     comparison = Comparison(setup.repo, setup.deployed, options, parameters=None)  # type: ignore[arg-type]
     comparison.data_path = str(_bad_file(tmp_path, "empty"))

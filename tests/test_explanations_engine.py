@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -10,11 +12,11 @@ from factories import fitted, tabular
 from modelgap.explanations import AgnosticSettings, ExplainSettings, explain
 from modelgap.explanations.outputs import choose_output_space, raw_space
 from modelgap.explanations.shapes import normalize_contribs, normalize_shap
-from modelgap.model import ModelMetadata
+from modelgap.model import LoadedModel, ModelMetadata
 from modelgap.sources.native import from_native
 
 
-def loaded(est, name: str = "model"):  # type: ignore[no-untyped-def]
+def loaded(est: Any, name: str = "model") -> LoadedModel:
     return from_native(est, name, ModelMetadata())
 
 
@@ -233,17 +235,21 @@ def test_a_forest_has_no_log_odds_output() -> None:
 
 
 def test_two_worker_processes_give_the_serial_result(monkeypatch: pytest.MonkeyPatch) -> None:
+    import shap
+
     import modelgap.explanations.chunks as chunks
 
     est, _, _ = fitted("rf")
     X = pd.DataFrame(np.random.default_rng(2).uniform(0, 10, (700, 3)), columns=["x1", "x2", "x3"])
     model = loaded(est)
     serial = explain(model, X, output="probability", background=None, settings=ExplainSettings(parallel=False))
-    monkeypatch.setattr(chunks, "PARALLEL_AFTER_SECONDS", 0.0)  # any projected time counts as long
-    parallel = explain(model, X, output="probability", background=None)
+    monkeypatch.setattr(chunks, "MIN_CHUNK_SECONDS", 0.0)  # small shared chunks: both processes take some
+    parallel = explain(model, X, output="probability", background=None, settings=ExplainSettings(workers=2))
     assert any("worker processes" in n for n in parallel.notes)
     assert not any("worker processes" in n for n in serial.notes)
     pd.testing.assert_frame_equal(parallel.values["1"], serial.values["1"])
+    direct = np.asarray(shap.TreeExplainer(est).shap_values(X.to_numpy(dtype=np.float32)))[:, :, 1]
+    np.testing.assert_allclose(parallel.values["1"].to_numpy(), direct, atol=1e-10)
     seen: list[int] = []
     stopped = explain(
         model,
@@ -252,5 +258,68 @@ def test_two_worker_processes_give_the_serial_result(monkeypatch: pytest.MonkeyP
         background=None,
         progress=lambda d, t: seen.append(d),
         should_stop=lambda: len(seen) > 1,
+        settings=ExplainSettings(workers=2),
     )
     assert stopped.stopped and stopped.n_rows == 256 and not stopped.additivity.failed
+    # stopped while the helper works: the rows kept run from the first one, with the serial values
+    late = explain(
+        model,
+        X,
+        output="probability",
+        background=None,
+        progress=lambda d, t: seen.append(d),
+        should_stop=lambda: seen[-1] > 400,
+        settings=ExplainSettings(workers=2),
+    )
+    assert late.stopped and 400 < late.n_rows < 700
+    assert list(late.values["1"].index) == list(X.index[: late.n_rows])
+    pd.testing.assert_frame_equal(late.values["1"], serial.values["1"].iloc[: late.n_rows])
+
+
+@pytest.mark.parametrize("kind", ["xgboost", "lightgbm"])
+@pytest.mark.parametrize("task", ["binary", "multiclass"])
+def test_native_contributions_on_two_threads_equal_shaps_tree_explainer(kind: str, task: str) -> None:
+    import json
+
+    import shap
+
+    est, X, _ = fitted(kind, task)  # trained with n_jobs=1: two threads need a private booster copy
+    one = explain(loaded(est), X, output="log_odds", background=None, settings=ExplainSettings(workers=1))
+    two = explain(loaded(est), X, output="log_odds", background=None, settings=ExplainSettings(workers=2))
+    explainer = shap.TreeExplainer(est)
+    direct, base = normalize_shap(explainer.shap_values(X), explainer.expected_value, len(X), X.shape[1])
+    for i, target in enumerate(two.targets):
+        pd.testing.assert_frame_equal(two.values[target], one.values[target])
+        scale = max(1.0, float(np.abs(direct[:, :, i]).max()))
+        np.testing.assert_allclose(two.values[target].to_numpy(), direct[:, :, i], atol=1e-5 * scale, rtol=0)
+        assert two.base_values[target] == pytest.approx(float(base[0, i]), abs=1e-5)
+    assert not two.additivity.failed
+    if kind == "xgboost":  # the caller's booster keeps its own thread count
+        config = json.loads(est.get_booster().save_config())
+        assert config["learner"]["generic_param"]["nthread"] == "1"
+
+
+def test_native_contributions_switch_to_two_threads_after_the_first_chunk() -> None:
+    from modelgap.explanations.chunks import run_chunks
+
+    calls: list[tuple[int, int]] = []  # (threads, rows) per call
+
+    class Contribs:
+        def __init__(self, threads: int = 0) -> None:
+            self.threads = threads
+
+        def with_threads(self, threads: int) -> Contribs:
+            return Contribs(threads)
+
+        def __call__(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            calls.append((self.threads, len(rows)))
+            return rows[:, :, None] * 2.0, np.zeros((len(rows), 1))
+
+    X = np.arange(3000.0).reshape(1000, 3)
+    res = run_chunks(Contribs(), X, size=100, split="threads", workers=2)
+    assert calls[0] == (0, 100) and {t for t, _ in calls[1:]} == {2}
+    assert res.parallel and res.workers == 2 and res.n_done == 1000
+    np.testing.assert_array_equal(res.values[:, :, 0], X * 2.0)
+    calls.clear()
+    res = run_chunks(Contribs(), X, size=100, split="threads", workers=1)
+    assert {t for t, _ in calls} == {0} and not res.parallel and res.n_done == 1000

@@ -14,6 +14,7 @@ from factories import fitted, tabular
 from modelgap.comparison import CompareOptions, Comparison, section_builders
 from modelgap.explanations import build_explanations, pick_rows
 from modelgap.model import ModelMetadata
+from modelgap.options import ExplanationTuning
 from modelgap.params import compare_parameters
 from modelgap.sources.native import from_native
 
@@ -81,14 +82,17 @@ def test_no_shap_and_missing_sample_are_notes_not_errors() -> None:
 
 
 def test_a_model_that_cannot_be_explained_is_recorded_not_raised() -> None:
+    """The builder raises; the pipeline (run_section, as run_comparison runs it) records the one-line reason."""
+    from modelgap.pipeline import run_section
+
     c = _comparison("gbm", "rf", shap_rows=20)
     c.deployed = from_native(fitted("rf", "regression")[0], "rf-reg", ModelMetadata())
-    build_explanations(c, lambda _msg, _frac: None)
+    run_section(c, "explanations", build_explanations, lambda _msg, _frac: None)
     assert "explanations" not in c.sections
     assert "regressor" in c.errors["explanations"]
 
-    c = _comparison("gbm", "rf", shap_rows=20, extra={"shap_seconds": 0.0})
-    build_explanations(c, lambda _msg, _frac: None)
+    c = _comparison("gbm", "rf", shap_rows=20, explanations=ExplanationTuning(seconds=0.0))
+    run_section(c, "explanations", build_explanations, lambda _msg, _frac: None)
     assert "could not be explained within 0 s" in c.errors["explanations"]
 
 

@@ -11,6 +11,7 @@ from factories import fitted, save_skops
 
 from modelgap import load_model
 from modelgap.comparison import CompareOptions, run_comparison
+from modelgap.options import ExplanationTuning
 
 
 def test_a_model_without_input_columns_is_not_explained_on_the_target(tmp_path: Path) -> None:
@@ -23,7 +24,7 @@ def test_a_model_without_input_columns_is_not_explained_on_the_target(tmp_path: 
     bare = dataclasses.replace(loaded, features=[], estimator=None)  # what a bare scoring endpoint gives
     assert bare.feature_names == []
 
-    options = CompareOptions(target="y", shap_rows=10, extra={"shap_agnostic_rows": 10})
+    options = CompareOptions(target="y", shap_rows=10, explanations=ExplanationTuning(agnostic_rows=10))
     comparison = run_comparison(repo, bare, data_path=tmp_path / "data.csv", options=options)
 
     assert "explanations" not in comparison.errors, comparison.errors

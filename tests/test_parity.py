@@ -12,6 +12,7 @@ from endpoint_servers import FaultyServer, Reply, Served, json_reply, labels_of
 
 from modelgap.comparison import CompareOptions, Comparison
 from modelgap.errors import EndpointError
+from modelgap.options import SourceContext
 from modelgap.params import compare_parameters
 from modelgap.parity import build_parity, check_parity
 from modelgap.sources import load_model
@@ -100,11 +101,13 @@ def test_failed_requests_are_counted_and_the_rest_compared(served: Served, fault
         check_parity(artifact, _endpoint(faulty.url("down"), str(served.dir_a), None), X.head(20))
 
 
-def _comparison(repo: object, deployed: object, sample: pd.DataFrame | None, **extra: object) -> Comparison:
+def _comparison(
+    repo: object, deployed: object, sample: pd.DataFrame | None, deployed_meta: str | None = None
+) -> Comparison:
     return Comparison(
         repo=repo,  # type: ignore[arg-type]
         deployed=deployed,  # type: ignore[arg-type]
-        options=CompareOptions(extra=dict(extra)),
+        options=CompareOptions(sources=SourceContext(deployed_meta=deployed_meta)),
         parameters=compare_parameters(repo, deployed),  # type: ignore[arg-type]
         sample=sample,
     )

@@ -14,6 +14,7 @@ import modelgap
 from modelgap.comparison import CompareOptions, run_comparison, section_builders
 from modelgap.errors import DataError, IncompatibleModelsError, SchemaMismatchError
 from modelgap.model import LoadedModel, ModelMetadata
+from modelgap.options import PredictionTuning
 from modelgap.predictions import compare_predictions
 from modelgap.sources.native import from_native
 
@@ -183,7 +184,7 @@ def test_streaming_in_chunks_gives_the_same_numbers_as_one_pass(tmp_path: Path) 
     frame = data(n=700)
     one, _ = compare_predictions(repo, deployed, data=frame, options=CompareOptions(target="y"))
     many, _ = compare_predictions(
-        repo, deployed, data=frame, options=CompareOptions(target="y", extra={"chunk_rows": 97})
+        repo, deployed, data=frame, options=CompareOptions(target="y", predictions=PredictionTuning(chunk_rows=97))
     )
     for name in ("repo", "deployed", "abs_diff", "repo_score", "deployed_score", "target"):
         assert np.array_equal(getattr(one.outputs, name), getattr(many.outputs, name), equal_nan=True), name
@@ -191,7 +192,7 @@ def test_streaming_in_chunks_gives_the_same_numbers_as_one_pass(tmp_path: Path) 
     csv, parquet = tmp_path / "data.csv", tmp_path / "data.parquet"
     frame.to_csv(csv, index=False)
     frame.to_parquet(parquet)
-    options = CompareOptions(target="y", extra={"chunk_rows": 150})
+    options = CompareOptions(target="y", predictions=PredictionTuning(chunk_rows=150))
     from_csv, _ = compare_predictions(repo, deployed, data_path=csv, options=options)
     from_parquet, _ = compare_predictions(repo, deployed, data_path=parquet, options=options)
     for other in (from_csv, from_parquet):
@@ -204,10 +205,13 @@ def test_the_sample_is_capped_uniformly_and_keeps_the_top_rows() -> None:
     repo = native(fitted("pipeline")[0], "repo")
     deployed = native(fitted("xgboost", seed=1)[0], "deployed")
     frame = data(n=700)
-    options = CompareOptions(target="y", top_n=10, extra={"sample_rows": 150, "chunk_rows": 97})
+    options = CompareOptions(target="y", top_n=10, predictions=PredictionTuning(sample_rows=150, chunk_rows=97))
     result, sample = compare_predictions(repo, deployed, data=frame, options=options)
     again, sample_again = compare_predictions(
-        repo, deployed, data=frame, options=dataclasses.replace(options, extra={"sample_rows": 150, "chunk_rows": 500})
+        repo,
+        deployed,
+        data=frame,
+        options=dataclasses.replace(options, predictions=PredictionTuning(sample_rows=150, chunk_rows=500)),
     )
     assert result.n_rows == 700 and len(result.uniform_rows) == 150
     assert list(sample.index) == list(sample_again.index)  # the sample does not depend on chunking

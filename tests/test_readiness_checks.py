@@ -93,6 +93,12 @@ def additivity(repo_failed: bool, deployed_failed: bool) -> dict[str, Any]:
     }
 
 
+def pair(kind: str, **psi: float) -> dict[str, Any]:
+    """One data.drift entry: `kind` and a PSI per column."""
+    reference = "deployed training data"
+    return {"kind": kind, "reference": reference, "columns": [{"column": c, "psi": v} for c, v in psi.items()]}
+
+
 def parity(**kw: Any) -> dict[str, Any]:
     return {"n_rows": 1000, **kw}
 
@@ -190,8 +196,8 @@ CASES: dict[str, list[Row]] = {
             "pass",
         ),
         Row(
-            "warn_nested",
-            base(predictions=preds(slices={"cat": [{"level": "b", "n": 200, "disagreement_rate": 0.15}]})),
+            "warn",
+            base(predictions=preds(slices=[{"column": "cat", "slice": "b", "n_rows": 200, "rate": 0.15}])),
             "warn",
             0.15,
             says="cat = b",
@@ -201,8 +207,8 @@ CASES: dict[str, list[Row]] = {
             base(
                 predictions=preds(
                     slices=[
-                        {"column": "x1", "bin": "(0.7, 1.0]", "n_rows": 150, "disagreement_rate": 0.4},
-                        {"column": "x2", "bin": "tiny", "n_rows": 3, "disagreement_rate": 1.0},
+                        {"column": "x1", "slice": "(0.7, 1.0]", "n_rows": 150, "rate": 0.4},
+                        {"column": "x2", "slice": "tiny", "n_rows": 3, "rate": 1.0},
                     ]
                 )
             ),
@@ -211,9 +217,15 @@ CASES: dict[str, list[Row]] = {
             says="x1",
         ),
         Row("no_slices_key", base(predictions=preds()), "skipped", says="slice"),
+        # An undocumented layout is not guessed at: nothing in it is read as a slice.
+        Row(
+            "undocumented_nesting",
+            base(predictions=preds(slices={"cat": [{"level": "b", "n": 200, "disagreement_rate": 0.9}]})),
+            "skipped",
+        ),
         Row(
             "all_tiny",
-            base(predictions=preds(slices=[{"column": "x", "slice": "a", "n_rows": 5, "disagreement_rate": 0.9}])),
+            base(predictions=preds(slices=[{"column": "x", "slice": "a", "n_rows": 5, "rate": 0.9}])),
             "skipped",
         ),
         Row("absent", base(), "skipped"),
@@ -250,11 +262,14 @@ CASES: dict[str, list[Row]] = {
         Row("absent", base(), "skipped", says="--target"),
     ],
     "negative_flip_rate": [
-        Row("rate_in_predictions", base(predictions=preds(flips={"negative_flip_rate": 0.01})), "pass", 0.01),
-        Row("count_in_metrics", base(predictions=preds(), metrics={"flips": {"negative_flips": 30}}), "warn", 0.03),
-        Row("mapping", base(metrics={"flips": {"negative": {"n": 80, "rate": 0.08}}}), "fail", 0.08),
-        Row("count_with_n", base(metrics={"flips": {"negative_flips": 10, "n_rows": 100}}), "fail", 0.1),
+        Row("pass", base(predictions=preds(flips={"negative_flip_rate": 0.01})), "pass", 0.01),
+        Row("warn", base(predictions=preds(flips={"negative_flips": 30, "negative_flip_rate": 0.03})), "warn", 0.03),
+        Row("fail", base(predictions=preds(flips={"negative_flips": 80, "negative_flip_rate": 0.08})), "fail", 0.08),
+        Row("stricter", base(predictions=preds(flips={"negative_flip_rate": 0.01})), "fail", 0.01, {"fail": 0.005}),
         Row("absent", base(predictions=preds()), "skipped"),
+        # Only the documented place counts: a flips record elsewhere, or a count without the rate, is not read.
+        Row("not_in_metrics", base(metrics={"flips": {"negative_flip_rate": 0.08}}), "skipped"),
+        Row("count_only", base(predictions=preds(flips={"negative_flips": 30})), "skipped", says="negative-flip rate"),
     ],
     "accuracy_change_significance": [
         Row("drop_by_chance", base(predictions=preds(flips=flips(30, 20))), "pass", P_30_20, says="chance"),
@@ -264,7 +279,7 @@ CASES: dict[str, list[Row]] = {
         Row("stricter_alpha", base(predictions=preds(flips=flips(40, 15))), "pass", P_40_15, {"alpha": 0.001}),
         Row(
             "drop_as_fail",
-            base(metrics={"flips": flips(40, 15)}),
+            base(predictions=preds(flips=flips(40, 15))),
             "fail",
             P_40_15,
             {"on_significant_drop": "fail"},
@@ -322,49 +337,70 @@ CASES: dict[str, list[Row]] = {
         Row("absent", base(), "skipped"),
     ],
     "training_data_changed": [
-        Row("same_word", base(data={"lineage": {"relation": "same"}}), "info", "same", says="same data"),
-        Row("snapshot", base(data={"lineage": {"relation": "different_snapshot"}}), "info", "different_snapshot"),
-        Row("bool", base(data={"training_data_changed": True}), "info", "changed"),
+        Row("same", base(data={"lineage": {"relation": "same_data"}}), "info", "same_data", says="same data"),
         Row(
-            "digests",
+            "snapshot",
+            base(data={"lineage": {"relation": "different_snapshots"}}),
+            "info",
+            "different_snapshots",
+            says="different snapshots of the same source",
+        ),
+        Row("unrelated", base(data={"lineage": {"relation": "unrelated"}}), "info", "unrelated", says="unrelated"),
+        Row("undocumented_word", base(data={"lineage": {"relation": "same"}}), "skipped", says="unknown"),
+        Row(
+            "digests_in_details",
             base(
                 data={
                     "lineage": {
-                        "repo": {"datasets": [{"name": "t", "digest": "d1", "context": "training"}]},
-                        "deployed": {"datasets": [{"name": "t", "digest": "d0", "context": "training"}]},
+                        "relation": "different_snapshots",
+                        "repo": {"training": {"name": "t", "digest": "d1", "context": "training"}},
+                        "deployed": {"training": {"name": "t", "digest": None, "computed_digest": "d0"}},
                     }
                 }
             ),
             "info",
-            "changed",
+            "different_snapshots",
         ),
+        Row("unknown_relation", base(data={"lineage": {"relation": "unknown"}}), "skipped", says="unknown"),
         Row("unknown", base(data={"lineage": {}}), "skipped"),
         Row("absent", base(), "skipped"),
     ],
     "sample_drift": [
-        Row("stable", base(data={"drift": {"columns": [{"column": "x1", "psi": 0.02}]}}), "pass", 0.02),
+        Row("stable", base(data={"drift": [pair("sample_vs_training", x1=0.02, x2=0.01)]}), "pass", 0.02),
         Row(
-            "drifted_sample_preferred",
-            base(
-                data={
-                    "drift": {
-                        "repo_training_vs_deployed_training": {"columns": [{"column": "x2", "psi": 0.9}]},
-                        "sample_vs_repo_training": {"columns": [{"column": "x1", "psi": 0.35}]},
-                    }
-                }
-            ),
+            "drifted_sample_not_training",
+            base(data={"drift": [pair("training_vs_training", x2=0.9), pair("sample_vs_training", x1=0.35, x2=0.1)]}),
             "warn",
             0.35,
             says="x1",
         ),
-        Row("no_psi", base(data={"drift": {"columns": [{"column": "x1", "ks": 0.3}]}}), "skipped"),
+        Row(
+            "worst_of_both_references",
+            base(data={"drift": [pair("sample_vs_training", x1=0.05), pair("sample_vs_training", x3=0.25)]}),
+            "warn",
+            0.25,
+            says="x3",
+        ),
+        Row("training_only", base(data={"drift": [pair("training_vs_training", x2=0.9)]}), "skipped"),
+        Row(
+            "no_psi",
+            base(data={"drift": [{"kind": "sample_vs_training", "columns": [{"column": "x1", "ks": 0.3}]}]}),
+            "skipped",
+        ),
+        # An undocumented layout (a mapping of pairs keyed by name) is not guessed at.
+        Row(
+            "undocumented_layout",
+            base(data={"drift": {"sample_vs_repo_training": {"columns": [{"column": "x1", "psi": 0.9}]}}}),
+            "skipped",
+        ),
         Row("absent", base(), "skipped"),
     ],
     "serving_parity": [
-        Row("exact", base(parity=parity(n_differing=0)), "pass", 0.0),
-        Row("a_few", base(parity=parity(differing_rate=0.005)), "warn", 0.005),
-        Row("many", base(parity=parity(differing_rows=list(range(50)))), "fail", 0.05),
-        Row("errors", base(parity=parity(n_differing=0, n_errors=2)), "warn", 0.0, says="failed"),
+        Row("exact", base(parity=parity(n_differing=0, differing_rate=0.0)), "pass", 0.0),
+        Row("a_few", base(parity=parity(n_differing=5, differing_rate=0.005)), "warn", 0.005),
+        Row("many", base(parity=parity(n_differing=50, differing_rate=0.05)), "fail", 0.05),
+        Row("errors", base(parity=parity(n_differing=0, differing_rate=0.0, n_errors=2)), "warn", 0.0, says="failed"),
+        Row("nothing_compared", base(parity=parity(n_rows=0, differing_rate=None)), "skipped", says="no row"),
         Row("absent", base(), "skipped", says="endpoint"),
     ],
     "deployed_reproducible": [
@@ -432,3 +468,10 @@ def test_checks_document_what_they_read() -> None:
         doc = check.fn.__doc__ or ""
         assert "Reads" in doc, f"{check.name}'s docstring does not say which keys it reads"
         assert check.description and check.title
+
+
+def test_training_data_digests_in_details() -> None:
+    """The check names each side's training fingerprint (MLflow digest, else the computed one)."""
+    row = next(r for r in CASES["training_data_changed"] if r.id == "digests_in_details")
+    result = get_check("training_data_changed").evaluate(row.report, row.settings)
+    assert result.details == {"repo": ["d1"], "deployed": ["d0"]}

@@ -24,6 +24,7 @@ from factories import SKOPS_TRUSTED, save_labels_pyfunc, save_skops, tabular
 
 from modelgap.comparison import CompareOptions, Comparison, run_comparison
 from modelgap.model import LoadedModel
+from modelgap.options import DataOptions, SourceContext
 from modelgap.retraining import RetrainOptions, from_policy, retrain
 from modelgap.retraining.refit import seed_params, seeded_recipe
 from modelgap.retraining.workers import FitContext, FitTask, Recipe, run_fits
@@ -105,9 +106,15 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
     return Store(uri, root, train, train_path, sample, sample_path, sources, estimators)
 
 
-def compare(store: Store, repo: str, deployed: str, retrain_options: RetrainOptions, **extra: Any) -> Comparison:
+def compare(
+    store: Store, repo: str, deployed: str, retrain_options: RetrainOptions, repo_training_data: str | None = None
+) -> Comparison:
     options = CompareOptions(
-        target="y", no_shap=True, extra={"tracking_uri": store.uri, **extra}, retrain=retrain_options
+        target="y",
+        no_shap=True,
+        sources=SourceContext(tracking_uri=store.uri),
+        data=DataOptions(repo_training_data=repo_training_data),
+        retrain=retrain_options,
     )
     repo_model = store.model(repo) if repo in store.sources else load_model(repo)
     deployed_model = store.model(deployed) if deployed in store.sources else load_model(deployed)
@@ -292,7 +299,9 @@ def test_unknown_training_data_label_and_estimator(store: Store, tmp_path: Path)
     # the training data named, but no label column anywhere: the label is unknown
     no_label = tmp_path / "features.csv"
     store.train[FEATURES].to_csv(no_label, index=False)
-    options = CompareOptions(no_shap=True, extra={"repo_training_data": str(no_label)}, retrain=RetrainOptions(seeds=2))
+    options = CompareOptions(
+        no_shap=True, data=DataOptions(repo_training_data=str(no_label)), retrain=RetrainOptions(seeds=2)
+    )
     unlabelled = run_comparison(
         load_model(str(local)), load_model(str(local)), data_path=store.sample_path, options=options
     )
@@ -315,7 +324,8 @@ def test_named_training_data_refits_a_local_model(store: Store, tmp_path: Path) 
 
 
 def test_no_sample_data_means_nothing_to_compare(store: Store) -> None:
-    options = CompareOptions(target="y", no_shap=True, extra={"tracking_uri": store.uri}, retrain=RetrainOptions())
+    sources = SourceContext(tracking_uri=store.uri)
+    options = CompareOptions(target="y", no_shap=True, sources=sources, retrain=RetrainOptions())
     comparison = run_comparison(store.model("rf1"), store.model("rf0"), options=options)
     result = section(comparison)
     assert {result[s]["status"] for s in ("repo", "deployed")} == {"not_retrainable"}
@@ -481,8 +491,10 @@ def test_regression_forests_use_the_predictions_tolerance(tmp_path: Path) -> Non
     repo = save_skops(forest(1).fit(train[FEATURES], train["y"]), tmp_path / "repo.skops")
     deployed_est = forest(0).fit(train[FEATURES], train["y"])
     deployed = save_skops(deployed_est, tmp_path / "deployed.skops")
-    named = {f"{side}_training_data": str(tmp_path / "train.csv") for side in ("repo", "deployed")}
-    options = CompareOptions(target="y", no_shap=True, extra=named, retrain=RetrainOptions(seeds=3, workers=1))
+    named = DataOptions(
+        repo_training_data=str(tmp_path / "train.csv"), deployed_training_data=str(tmp_path / "train.csv")
+    )
+    options = CompareOptions(target="y", no_shap=True, data=named, retrain=RetrainOptions(seeds=3, workers=1))
     comparison = run_comparison(
         load_model(str(repo)), load_model(str(deployed)), data_path=tmp_path / "sample.csv", options=options
     )

@@ -13,6 +13,7 @@ import pytest
 
 from tests import factories as fx
 from tests.contract import assert_contract
+from tests.engine_parity import differences
 
 pytest.importorskip("pyspark")
 pytestmark = pytest.mark.spark
@@ -40,12 +41,11 @@ def test_spark_predictions_equal_pandas(spark: Any, tmp_path: Path, task: str) -
     options = CompareOptions(target="y", top_n=10)
     a, sample_a = compare_predictions(repo, dep, data_path=path, options=options)
     b, sample_b = compare_predictions_spark(repo, dep, spark=spark, data_path=str(path), options=options)
-    da, db = a.to_dict(), b.to_dict()
-    for key in ("n_rows", "n_disagreements", "disagreement_rate", "crosstab", "flips", "diff_histogram", "top"):
-        assert da[key] == db[key], key
-    assert db["mean_abs_diff"] == pytest.approx(da["mean_abs_diff"], abs=1e-9)
-    assert db["max_abs_diff"] == da["max_abs_diff"]
-    assert da["slices"] == db["slices"] and da["surrogate"] == db["surrogate"]
+    # the whole section, every key (tests/engine_parity.py lists what may differ, and why)
+    problems = differences(a.to_dict(), b.to_dict(), "predictions")
+    assert not problems, "\n".join(problems)
+    assert b.mean_abs_diff == pytest.approx(a.mean_abs_diff, abs=1e-9) and b.max_abs_diff == a.max_abs_diff
+    assert a.to_dict()["slices"] and a.to_dict()["top"]  # the comparison above covers non-empty lists
     pd.testing.assert_frame_equal(sample_a, sample_b)
     pd.testing.assert_frame_equal(a.rows, b.rows)
     # independent check of the headline numbers: numpy on both models' own predictions
@@ -138,10 +138,11 @@ def test_slices_count_every_row_when_the_sample_is_capped(spark: Any, tmp_path: 
     """800 rows, a 300-row sample: each slice's rows and disagreements are counted over all 800 rows (numpy on
     the pipelines' own predictions), and every range of a column together holds all its values."""
     from modelgap.comparison import CompareOptions
+    from modelgap.options import PredictionTuning
     from modelgap.spark.predictions import compare_predictions_spark
 
     repo, dep, path = _pair(tmp_path, "binary")
-    options = CompareOptions(target="y", extra={"sample_rows": 300})
+    options = CompareOptions(target="y", predictions=PredictionTuning(sample_rows=300))
     result, _ = compare_predictions_spark(repo, dep, spark=spark, data_path=str(path), options=options)
     assert result.row_cap is not None and result.row_cap.sample_capped
     data = pd.read_parquet(path)

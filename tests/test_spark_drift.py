@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from tests import factories as fx
+from tests.engine_parity import differences
 
 pytest.importorskip("pyspark")
 pytestmark = pytest.mark.spark
@@ -156,7 +157,7 @@ def test_approximate_quantiles_are_an_option(drifts: Any) -> None:
     from modelgap.spark.drift import compare_spark_columns
 
     ref, cur = drifts[3]
-    rough = compare_spark_columns(ref, cur, ["num"], {"spark_quantile_error": 0.05})[0]
+    rough = compare_spark_columns(ref, cur, ["num"], relative_error=0.05)[0]
     assert rough.psi != drifts[0]["num"].psi and rough.psi == pytest.approx(drifts[0]["num"].psi, abs=0.05)
 
 
@@ -176,6 +177,7 @@ def _models(folder: Path) -> tuple[Any, Any]:
 
 def test_missing_table_and_unreadable_training_data_are_section_errors(spark: Any, tmp_path: Path) -> None:
     from modelgap.comparison import CompareOptions, Comparison
+    from modelgap.options import DataOptions
     from modelgap.params import compare_parameters
     from modelgap.spark.data_section import build_data_spark
 
@@ -185,9 +187,8 @@ def test_missing_table_and_unreadable_training_data_are_section_errors(spark: An
     good = tmp_path / "good.parquet"
     df, y = fx.tabular(n=300, seed=4)
     df.assign(y=y).to_parquet(good)
-    options = CompareOptions(
-        target="y", engine="spark", extra={"repo_training_data": str(broken), "deployed_training_data": str(good)}
-    )
+    training = DataOptions(repo_training_data=str(broken), deployed_training_data=str(good))
+    options = CompareOptions(target="y", engine="spark", data=training)
     comparison = Comparison(
         repo=repo,
         deployed=dep,
@@ -207,6 +208,7 @@ def test_missing_table_and_unreadable_training_data_are_section_errors(spark: An
 
 def test_spark_data_section_equals_pandas(spark: Any, tmp_path: Path) -> None:
     from modelgap.comparison import CompareOptions, run_comparison
+    from modelgap.options import DataOptions
 
     repo, dep = _models(tmp_path)
     paths = {}
@@ -217,10 +219,10 @@ def test_spark_data_section_equals_pandas(spark: Any, tmp_path: Path) -> None:
             df.loc[df.index % (17 + seed) == 0, "x1"] = np.nan
         paths[name] = tmp_path / f"{name}.parquet"
         df.assign(y=y).to_parquet(paths[name], row_group_size=200)
-    extra = {"repo_training_data": str(paths["train_2025"]), "deployed_training_data": str(paths["train_2024"])}
+    training = DataOptions(repo_training_data=str(paths["train_2025"]), deployed_training_data=str(paths["train_2024"]))
     sections = {}
     for engine in ("pandas", "spark"):
-        options = CompareOptions(target="y", no_shap=True, engine=engine, extra=dict(extra))
+        options = CompareOptions(target="y", no_shap=True, engine=engine, data=training)
         comparison = run_comparison(repo, dep, data_path=paths["sample"], options=options)
         assert "data" not in comparison.errors, comparison.errors
         sections[engine] = comparison.sections["data"].to_dict()
@@ -228,6 +230,8 @@ def test_spark_data_section_equals_pandas(spark: Any, tmp_path: Path) -> None:
     assert a["errors"] == [] and len(a["drift"]) == 3 and a["training_data_relation"] == "different_snapshots"
     assert a["lineage"]["repo"]["training"]["computed_digest"] is not None
     _assert_close(b, a)
+    problems = differences(a, b, "data")  # exact but for the floats summed in another order (engine_parity.py)
+    assert not problems, "\n".join(problems)
 
 
 def _assert_close(a: Any, b: Any, path: str = "data") -> None:
@@ -251,6 +255,7 @@ def test_in_memory_data_and_a_csv_training_file(spark: Any, tmp_path: Path) -> N
     pairs fall back to the pandas measures (with a note); everything else equals the pandas builder's section."""
     from modelgap.comparison import CompareOptions, Comparison
     from modelgap.data import build_data
+    from modelgap.options import DataOptions
     from modelgap.params import compare_parameters
     from modelgap.spark.data_section import build_data_spark
 
@@ -259,16 +264,15 @@ def test_in_memory_data_and_a_csv_training_file(spark: Any, tmp_path: Path) -> N
     frames["pq"]["x1"] = frames["pq"]["x1"] ** 2
     frames["csv"].to_csv(tmp_path / "train.csv", index=False)
     frames["pq"].to_parquet(tmp_path / "train.parquet")
-    extra = {
-        "repo_training_data": str(tmp_path / "train.csv"),
-        "deployed_training_data": str(tmp_path / "train.parquet"),
-    }
+    training = DataOptions(
+        repo_training_data=str(tmp_path / "train.csv"), deployed_training_data=str(tmp_path / "train.parquet")
+    )
     built = {}
     for name, build in (("pandas", build_data), ("spark", build_data_spark)):
         comparison = Comparison(
             repo=repo,
             deployed=dep,
-            options=CompareOptions(engine=name, extra=dict(extra)),
+            options=CompareOptions(engine=name, data=training),
             parameters=compare_parameters(repo, dep),
             data=frames["data"],
         )

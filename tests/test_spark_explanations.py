@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from tests import factories as fx
+from tests.engine_parity import differences
 
 pytest.importorskip("pyspark")
 pytestmark = pytest.mark.spark
@@ -40,14 +41,10 @@ def _assert_same(a: Any, b: Any) -> None:
         assert list(cb.features.index) == list(ca.features.index)
         assert cb.sign_flips == ca.sign_flips and cb.top_k_overlap == ca.top_k_overlap
     da, db = a.to_dict(), b.to_dict()
-    da.pop("notes", None)
-    notes = db.pop("notes")
-    assert any("importance aggregated in Spark" in n for n in notes)
-    assert da.keys() == db.keys()
-    keys = ("n_rows", "output", "method", "top_k_repo", "top_k_deployed", "sign_flips", "complete", "row_selection")
-    assert (da["where_they_disagree"] or {}).get("n_rows") == (db["where_they_disagree"] or {}).get("n_rows")
-    for key in keys:
-        assert da[key] == db[key], key
+    assert any("importance aggregated in Spark" in n for n in db["notes"])
+    # the whole section, every key (tests/engine_parity.py lists what may differ, and why)
+    problems = differences(da, db, "explanations")
+    assert not problems, "\n".join(problems)
 
 
 def test_tree_shap_on_spark_equals_pandas_and_native_shap(spark: Any, tmp_path: Path) -> None:
@@ -109,8 +106,10 @@ def test_model_agnostic_shap_on_spark_keeps_the_budget_and_the_seeds(spark: Any,
     df, y = fx.tabular(n=300, seed=8, task="regression")
     path = tmp_path / "data.parquet"
     df.assign(y=y).to_parquet(path)
-    extra = {"shap_agnostic_rows": 12}
-    a, b = _both_engines(repo, dep, path, target="y", shap_rows=33, top_n=5, extra=extra)
+    from modelgap.options import ExplanationTuning
+
+    tuning = ExplanationTuning(agnostic_rows=12)
+    a, b = _both_engines(repo, dep, path, target="y", shap_rows=33, top_n=5, explanations=tuning)
     assert b.method["repo"] == "permutation (model-agnostic)"
     assert b.n_rows == 12
     _assert_same(a, b)

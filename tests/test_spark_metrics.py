@@ -89,13 +89,14 @@ def _expected(repo: Any, dep: Any, path: Path, task: str) -> tuple[dict[str, tup
 @pytest.mark.parametrize("task", TASKS)
 def test_capped_point_values_cover_every_row(spark: Any, pairs: dict[str, Any], task: str) -> None:
     from modelgap.comparison import CompareOptions, Comparison
+    from modelgap.options import PredictionTuning
     from modelgap.params import compare_parameters
     from modelgap.predictions import compare_metrics, compare_predictions
     from modelgap.spark.metrics import build_metrics_spark
     from modelgap.spark.predictions import compare_predictions_spark
 
     repo, dep, path = pairs[task]
-    options = CompareOptions(target="y", extra={"sample_rows": SAMPLE})
+    options = CompareOptions(target="y", predictions=PredictionTuning(sample_rows=SAMPLE))
     result, _ = compare_predictions_spark(repo, dep, spark=spark, data_path=str(path), options=options)
     assert result.row_cap is not None and result.row_cap.sample_capped and len(result.uniform_rows) == SAMPLE
     comparison = Comparison(repo, dep, options, compare_parameters(repo, dep), data_path=str(path))

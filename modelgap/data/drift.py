@@ -19,6 +19,7 @@ Definitions (documented so that a reader can recompute every number):
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -36,6 +37,7 @@ PSI_THRESHOLDS = (0.02, 0.1, 0.25)  # low, moderate, high
 MISSING_THRESHOLDS = (0.01, 0.05, 0.2)
 IDENTIFIER_MIN_LEVELS = 1000  # a text column with more distinct values than this, nearly all unique ...
 IDENTIFIER_UNIQUE_SHARE = 0.9  # ... is an identifier: its levels never repeat, so it is not compared
+NO_VALUES = "no non-missing values on one side: only the missing rate is compared"
 
 
 @dataclass
@@ -155,13 +157,7 @@ def compare_column(reference: pd.Series, current: pd.Series, column: str | None 
     """Drift of one column; `reference` and `current` are its values in the two tables."""
     name = str(column if column is not None else reference.name)
     ref_missing, cur_missing = missing_mask(reference), missing_mask(current)
-    result = ColumnDrift(column=name, kind="numeric", reference_n=len(reference), current_n=len(current))
-    if len(reference):
-        result.reference_missing_rate = float(ref_missing.mean())
-    if len(current):
-        result.current_missing_rate = float(cur_missing.mean())
-    if result.reference_missing_rate is not None and result.current_missing_rate is not None:
-        result.missing_rate_change = result.current_missing_rate - result.reference_missing_rate
+    result = new_column(name, (len(reference), int(ref_missing.sum())), (len(current), int(cur_missing.sum())))
     note: str | None = None
     if _as_numeric(reference) and _as_numeric(current):
         _numeric(result, finite_numbers(reference), finite_numbers(current))
@@ -172,7 +168,21 @@ def compare_column(reference: pd.Series, current: pd.Series, column: str | None 
         _categorical(result, reference[~ref_missing], current[~cur_missing])
     if note:
         result.note = f"{note}; {result.note}" if result.note else note
-    _set_severity(result)
+    set_severity(result)
+    return result
+
+
+def new_column(column: str, reference: tuple[int, int], current: tuple[int, int]) -> ColumnDrift:
+    """A column's result with its missing rates, from each table's (rows, missing rows) as any engine counts
+    them; the distribution measures are added by the numeric or categorical part, then `set_severity`."""
+    (ref_n, ref_missing), (cur_n, cur_missing) = reference, current
+    result = ColumnDrift(column=column, kind="numeric", reference_n=ref_n, current_n=cur_n)
+    if ref_n:
+        result.reference_missing_rate = ref_missing / ref_n
+    if cur_n:
+        result.current_missing_rate = cur_missing / cur_n
+    if result.reference_missing_rate is not None and result.current_missing_rate is not None:
+        result.missing_rate_change = result.current_missing_rate - result.reference_missing_rate
     return result
 
 
@@ -183,9 +193,14 @@ def _numeric(result: ColumnDrift, ref: np.ndarray, cur: np.ndarray) -> None:
     if len(cur):
         result.current_mean = float(cur.mean())
     if not len(ref) or not len(cur):
-        result.note = "no non-missing values on one side: only the missing rate is compared"
+        result.note = NO_VALUES
         return
     result.psi = numeric_psi(ref, cur)
+    distances(result, ref, cur)
+
+
+def distances(result: ColumnDrift, ref: np.ndarray, cur: np.ndarray) -> None:
+    """KS and Wasserstein (also per reference standard deviation) of two non-empty sets of finite values."""
     ks = stats.ks_2samp(ref, cur)
     result.ks, result.ks_pvalue = float(ks.statistic), float(ks.pvalue)
     result.wasserstein = float(stats.wasserstein_distance(ref, cur))
@@ -198,27 +213,57 @@ def _levels(s: pd.Series) -> pd.Series:
 
 
 def _categorical(result: ColumnDrift, ref: pd.Series, cur: pd.Series) -> None:
-    result.kind = "categorical"
     ref_counts, cur_counts = _levels(ref), _levels(cur)
-    n_ref_levels = len(ref_counts)
-    if n_ref_levels > IDENTIFIER_MIN_LEVELS and n_ref_levels > IDENTIFIER_UNIQUE_SHARE * len(ref):
-        result.kind = "identifier"
-        result.note = f"looks like an identifier ({n_ref_levels:,} distinct values): distribution not compared"
+    levels = LevelSummary(len(ref_counts), len(ref), len(cur))
+    if not categorical_levels(result, levels):
         return
     new = sorted(set(cur_counts.index) - set(ref_counts.index), key=lambda v: -cur_counts[v])
     vanished = sorted(set(ref_counts.index) - set(cur_counts.index), key=lambda v: -ref_counts[v])
-    result.n_new_levels, result.n_vanished_levels = len(new), len(vanished)
-    result.new_levels, result.vanished_levels = new[:MAX_LISTED_LEVELS], vanished[:MAX_LISTED_LEVELS]
-    if not len(ref) or not len(cur):
-        result.note = "no non-missing values on one side: only the missing rate is compared"
+    table = lambda: category_table(ref_counts, cur_counts)  # noqa: E731 - built only when both sides have values
+    categorical_table(result, levels, (new, len(new)), (vanished, len(vanished)), table)
+
+
+@dataclass
+class LevelSummary:
+    """One categorical column's level counts as any engine counts them."""
+
+    n_ref_levels: int  # distinct reference levels
+    ref_count: int  # non-missing reference values
+    cur_count: int  # non-missing current values
+
+
+def categorical_levels(result: ColumnDrift, levels: LevelSummary) -> bool:
+    """Mark the column categorical; False (with a note) when it looks like an identifier: not compared."""
+    result.kind = "categorical"
+    n = levels.n_ref_levels
+    if n > IDENTIFIER_MIN_LEVELS and n > IDENTIFIER_UNIQUE_SHARE * levels.ref_count:
+        result.kind = "identifier"
+        result.note = f"looks like an identifier ({n:,} distinct values): distribution not compared"
+        return False
+    return True
+
+
+def categorical_table(
+    result: ColumnDrift,
+    levels: LevelSummary,
+    new: tuple[list[str], int],
+    vanished: tuple[list[str], int],
+    table: Callable[[], np.ndarray],
+) -> None:
+    """New and vanished levels ((most frequent first, how many in all)), then PSI and chi-square of the
+    2 x levels `table()` (category_table's form) when both sides have values."""
+    result.n_new_levels, result.n_vanished_levels = new[1], vanished[1]
+    result.new_levels, result.vanished_levels = new[0][:MAX_LISTED_LEVELS], vanished[0][:MAX_LISTED_LEVELS]
+    if not levels.ref_count or not levels.cur_count:
+        result.note = NO_VALUES
         return
-    table = category_table(ref_counts, cur_counts)
-    shares = table / table.sum(axis=1, keepdims=True)
+    counts = table()
+    shares = counts / counts.sum(axis=1, keepdims=True)
     result.psi = psi_from_shares(shares[0], shares[1])
-    if table.shape[1] < 2:
+    if counts.shape[1] < 2:
         result.chi2, result.chi2_pvalue = 0.0, 1.0
     else:
-        chi = stats.chi2_contingency(table, correction=False)
+        chi = stats.chi2_contingency(counts, correction=False)
         result.chi2, result.chi2_pvalue = float(chi.statistic), float(chi.pvalue)
 
 
@@ -232,7 +277,8 @@ def category_table(ref_counts: pd.Series, cur_counts: pd.Series, max_levels: int
     return np.vstack([both["r"].to_numpy(float), both["c"].to_numpy(float)])
 
 
-def _set_severity(result: ColumnDrift) -> None:
+def set_severity(result: ColumnDrift) -> None:
+    """The column's severity from its measures (see the module's docstring); the last step of every engine."""
     by_psi = grade(result.psi, PSI_THRESHOLDS)
     pvalue = result.ks_pvalue if result.kind == "numeric" else result.chi2_pvalue
     if pvalue is not None and pvalue >= SIGNIFICANCE and SEVERITIES.index(by_psi) > 1:

@@ -14,9 +14,8 @@ import pandas as pd
 
 from modelgap.data.fingerprint import MlflowDigest
 from modelgap.errors import DataError
-from modelgap.tables import DEFAULT_CHUNK_ROWS, iter_table
-
-DEFAULT_ROW_BUDGET = 200_000
+from modelgap.options import DEFAULT_CHUNK_ROWS, DEFAULT_ROW_BUDGET
+from modelgap.tables import iter_table
 
 
 @dataclass

@@ -1,15 +1,14 @@
 """The `data` section of a comparison: lineage of both models' training data, drift, diagnosis.
 
-Options read from `comparison.options.extra`: `repo_training_data` / `deployed_training_data` (paths the user
-names), `tracking_uri` (for a local MLflow model that records a run), `data_row_budget` (rows per dataset,
-default 200,000), `data_chunk_rows`. A dataset that cannot be read, a schema that does not match or an empty
+Options read: `comparison.options.data` (the training-data paths the user names, `row_budget`: rows per
+dataset, default 200,000, `chunk_rows`) and `options.sources.tracking_uri` (for a local MLflow model that
+records a run). A dataset that cannot be read, a schema that does not match or an empty
 file becomes a message in the section's `errors`; the rest of the comparison goes on.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,10 +19,8 @@ from modelgap.data.pairs import DatasetDrift, compare_tables
 from modelgap.data.refs import DatasetRef, ModelLineage
 from modelgap.data.relation import classify_relation, compare_schemas, ref_schema
 from modelgap.data.result import DataComparison
-from modelgap.data.sampling import DEFAULT_ROW_BUDGET, TableSample, read_sample, sample_frame
+from modelgap.data.sampling import TableSample, read_sample, sample_frame
 from modelgap.errors import ModelgapError
-from modelgap.tables import DEFAULT_CHUNK_ROWS
-from modelgap.values import one_line
 
 if TYPE_CHECKING:
     from modelgap.comparison import Comparison, ProgressFn
@@ -43,32 +40,24 @@ class DataEngine:
 
 
 def build_data(comparison: Comparison, progress: ProgressFn, engine: DataEngine | None = None) -> None:
-    """Section builder: store a DataComparison in comparison.sections.data; never raise for bad data."""
-    try:
-        comparison.sections.data = compare_data(comparison, progress, engine)
-    except ModelgapError as err:
-        comparison.errors["data"] = err.one_line()
-    except Exception as exc:  # one section failing must not lose the others; the reason is kept
-        if os.environ.get("MODELGAP_DEBUG"):
-            raise
-        text = one_line(exc)
-        comparison.errors["data"] = f"unexpected {type(exc).__name__}: {text}"
+    """Section builder: store a DataComparison in comparison.sections.data. Bad data becomes a line in the
+    section's errors; a failure of the whole section is recorded by modelgap.pipeline."""
+    comparison.sections.data = compare_data(comparison, progress, engine)
 
 
 def compare_data(comparison: Comparison, progress: ProgressFn, engine: DataEngine | None = None) -> DataComparison:
     engine = engine or DataEngine()
     options = comparison.options
-    extra = options.extra
-    budget = int(extra.get("data_row_budget") or DEFAULT_ROW_BUDGET)
-    chunk_rows = int(extra.get("data_chunk_rows") or DEFAULT_CHUNK_ROWS)
+    budget = options.data.row_budget
+    chunk_rows = options.data.chunk_rows
     models = {"repo": comparison.repo, "deployed": comparison.deployed}
     progress("Data: reading the training-data lineage", 0.0)
     lineage = {
         side: model_lineage(
             models[side],
             side,
-            training_path=extra.get(f"{side}_training_data"),
-            tracking_uri=extra.get("tracking_uri"),
+            training_path=options.data.training_data(side),
+            tracking_uri=options.sources.tracking_uri,
         )
         for side in SIDES
     }

@@ -1,25 +1,33 @@
-"""Explain rows chunk by chunk: progress, early stop, and two worker processes when the work is long.
+"""Explain rows chunk by chunk: progress, early stop, and the second core when it pays.
 
-shap's TreeExplainer for sklearn models runs on one core and holds the GIL (threads measured no faster),
-so long runs are split over 2 loky processes once the first chunk shows the rest would take a while.
+The first chunk runs here alone; it measures the time per row and how busy the other cores are, and
+`parallel.choose_workers` decides the rest: one worker, 2 threads (native contributions, `split="threads"`)
+or this process and a helper process taking chunks from the same queue (`split="processes"`). Every chunk is
+explained by the same function on the same rows, so the values are those of a serial run.
 """
 
 from __future__ import annotations
 
 import math
+import pickle
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
+from concurrent.futures import Future, wait
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
+from modelgap.explanations import parallel
+from modelgap.explanations.parallel import Choice, busy_elsewhere, choose_workers, cpu_sample
 from modelgap.explanations.result import ProgressCallback, StopCallback
 
 ChunkFn = Callable[[Any], tuple[np.ndarray, np.ndarray]]  # rows -> ((m, f, k) values, (m, k) base)
+Split = Literal["none", "threads", "processes"]
 
-PARALLEL_AFTER_SECONDS = 4.0  # projected serial time beyond which 2 processes pay for their start-up
-WORKERS = 2
+MIN_CHUNK_SECONDS = 0.05  # shared chunks: small enough that neither worker waits long for the other at the end
+MAX_CHUNK_SECONDS = 1.0  # ... and no longer than this, so progress moves and a stop is heard
+GUIDE = 4  # a shared chunk takes 1/GUIDE of the rows left (guided self-scheduling)
 
 
 @dataclass
@@ -28,7 +36,9 @@ class ChunkResult:
     base: np.ndarray  # (n_done, k)
     n_done: int
     stopped: bool
-    parallel: bool
+    parallel: bool  # a second worker (process or thread) explained some of the rows
+    workers: int = 1
+    reason: str = ""  # why that many workers (empty when the work could not be split)
 
 
 def chunk_size(n_rows: int, minimum: int = 256, pieces: int = 20) -> int:
@@ -39,6 +49,37 @@ def _rows(X: Any, start: int, stop: int) -> Any:
     return X.iloc[start:stop] if hasattr(X, "iloc") else X[start:stop]
 
 
+class _Done:
+    """Explained chunks by first row; the result is the longest run of rows from row 0."""
+
+    def __init__(self, n: int, progress: ProgressCallback | None) -> None:
+        self.n = n
+        self.progress = progress
+        self.parts: dict[int, tuple[int, tuple[np.ndarray, np.ndarray]]] = {}
+        self.count = 0
+
+    def take(self, start: int, stop: int, result: tuple[np.ndarray, np.ndarray]) -> None:
+        self.parts[start] = (stop, result)
+        self.count += stop - start
+        if self.progress is not None:
+            self.progress(self.count, self.n)
+
+    def result(self, stopped: bool, choice: Choice, used: bool) -> ChunkResult:
+        values: list[np.ndarray] = []
+        bases: list[np.ndarray] = []
+        row = 0
+        while row in self.parts:
+            stop, (v, b) = self.parts[row]
+            values.append(v)
+            bases.append(b)
+            row = stop
+        stopped = stopped or row < self.n
+        if not values:
+            return ChunkResult(np.zeros((0, 0, 0)), np.zeros((0, 0)), 0, stopped, False)
+        workers = choice.workers if used else 1
+        return ChunkResult(np.concatenate(values), np.concatenate(bases), row, stopped, used, workers, choice.reason)
+
+
 def run_chunks(
     fn: ChunkFn,
     X: Any,
@@ -46,57 +87,170 @@ def run_chunks(
     size: int,
     progress: ProgressCallback | None = None,
     should_stop: StopCallback | None = None,
-    parallel: bool = False,
+    split: Split = "none",
+    workers: int | None = None,
 ) -> ChunkResult:
-    """Apply `fn` to consecutive row chunks of X; stop between chunks when should_stop() says so."""
+    """Apply `fn` to row chunks of X (first row first); stop between chunks when should_stop() says so.
+
+    `split` says how a second worker may help (`fn.with_threads(k)` for threads); `workers` fixes their
+    number (1 or 2) instead of deciding from the first chunk.
+    """
     n = X.shape[0]
-    bounds = [(s, min(s + size, n)) for s in range(0, n, size)]
-    values: list[np.ndarray] = []
-    bases: list[np.ndarray] = []
-    done = 0
-    stopped = False
-    used_parallel = False
-
-    def take(result: tuple[np.ndarray, np.ndarray], rows: int) -> None:
-        nonlocal done
-        values.append(result[0])
-        bases.append(result[1])
-        done += rows
-        if progress is not None:
-            progress(done, n)
-
+    done = _Done(n, progress)
+    choice = Choice(1, "")
     if progress is not None:
         progress(0, n)
-    pending = list(bounds)
-    if pending and not (should_stop and should_stop()):
-        start = time.perf_counter()
-        s, e = pending.pop(0)
-        take(fn(_rows(X, s, e)), e - s)
-        per_row = (time.perf_counter() - start) / max(e - s, 1)
-        rest = sum(e - s for s, e in pending)
-        if parallel and len(pending) >= WORKERS and per_row * rest > PARALLEL_AFTER_SECONDS:
-            used_parallel = True
-            results: Iterable[tuple[np.ndarray, np.ndarray]] = _parallel(fn, [_rows(X, s, e) for s, e in pending])
+    if n == 0 or (should_stop and should_stop()):
+        return done.result(n > 0, choice, False)
+    before, start = cpu_sample(), time.perf_counter()
+    first = min(size, n)
+    done.take(0, first, fn(_rows(X, 0, first)))
+    per_row = (time.perf_counter() - start) / first
+    if split == "none" or first == n:
+        return done.result(_serial(fn, X, first, size, done, should_stop), choice, False)
+    work = per_row * (n - first)
+    if split == "threads":
+        choice = _decide(workers, work, busy_elsewhere(before, cpu_sample()), 0.0, parallel.usable_cores())
+        threaded = fn if choice.workers == 1 else fn.with_threads(choice.workers)  # type: ignore[attr-defined]
+        bigger = max(size, math.ceil((n - first) / 10))  # fewer calls: each native call has a fixed cost
+        return done.result(_serial(threaded, X, first, bigger, done, should_stop), choice, choice.workers > 1)
+    return _with_helper(fn, X, first, size, per_row, done, should_stop, workers, work, before)
+
+
+def _decide(workers: int | None, work: float, busy: float, start: float, max_workers: int) -> Choice:
+    if workers is not None:
+        return Choice(max(1, min(workers, 2)), "fixed by the settings")
+    cores = parallel.usable_cores()
+    return choose_workers(
+        cores=cores, busy_elsewhere=busy, work_seconds=work, start_seconds=start, max_workers=max_workers
+    )
+
+
+def _serial(fn: ChunkFn, X: Any, start: int, size: int, done: _Done, should_stop: StopCallback | None) -> bool:
+    """Chunks from row `start` on, here; True when should_stop() ended the work."""
+    for s in range(start, done.n, size):
+        if should_stop and should_stop():
+            return True
+        e = min(s + size, done.n)
+        done.take(s, e, fn(_rows(X, s, e)))
+    return False
+
+
+def _with_helper(
+    fn: ChunkFn,
+    X: Any,
+    first: int,
+    size: int,
+    per_row: float,
+    done: _Done,
+    should_stop: StopCallback | None,
+    workers: int | None,
+    work: float,
+    before: Any,
+) -> ChunkResult:
+    """The rest shared with the helper process when the rule says so (and the helper is free), else here."""
+    helper = parallel.HELPER
+    if workers == 1 or not parallel.main_is_safe() or not helper.acquire():
+        reason = "fixed by the settings" if workers == 1 else "the helper process is not available"
+        return done.result(_serial(fn, X, first, size, done, should_stop), Choice(1, reason), False)
+    broken = False
+    try:
+        try:
+            payload = pickle.dumps(fn, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception:  # noqa: BLE001 - an explainer that cannot travel is explained here
+            choice = Choice(1, "the explainer cannot be sent to another process")
         else:
-            results = (fn(_rows(X, s, e)) for s, e in pending)
-        iterator = iter(results)
-        for s, e in pending:
+            busy = busy_elsewhere(before, cpu_sample())
+            choice = _decide(workers, work, busy, helper.start_seconds(len(payload)), 2)
+        if choice.workers == 1:
+            return done.result(_serial(fn, X, first, size, done, should_stop), choice, False)
+        stopped, used, broken = _shared(fn, X, first, size, per_row, payload, done, should_stop, workers == 2)
+        return done.result(stopped, choice, used)
+    finally:
+        helper.release(broken)
+
+
+def _shared(
+    fn: ChunkFn,
+    X: Any,
+    first: int,
+    size: int,
+    per_row: float,
+    payload: bytes,
+    done: _Done,
+    should_stop: StopCallback | None,
+    wait_for_helper: bool,
+) -> tuple[bool, bool, bool]:
+    """Rows from `first` on, taken from the front by this process and the helper (one chunk in flight there).
+
+    Returns (stopped, helper used, helper broken). A chunk the helper fails is explained here. With
+    `wait_for_helper` (2 workers fixed by the settings) the work waits for the helper's start.
+    """
+    helper = parallel.HELPER
+    n = done.n
+    low = max(1, math.ceil(MIN_CHUNK_SECONDS / max(per_row, 1e-9)))
+    high = max(low, math.ceil(MAX_CHUNK_SECONDS / max(per_row, 1e-9)))
+    next_row = first
+    redo: list[tuple[int, int]] = []
+    inflight: tuple[Future[Any], int, int] | None = None
+    used = broken = stopped = False
+
+    def claim() -> tuple[int, int]:
+        nonlocal next_row
+        left = n - next_row
+        s, next_row = next_row, next_row + min(left, max(low, min(high, math.ceil(left / GUIDE))))
+        return s, next_row
+
+    def collect(job: tuple[Future[Any], int, int]) -> None:
+        nonlocal broken, used
+        future, s, e = job
+        try:
+            result = future.result()
+        except Exception:  # noqa: BLE001 - the helper failed or died: its chunk is explained here
+            broken = True
+            redo.append((s, e))
+        else:
+            used = True
+            done.take(s, e, result)
+
+    try:
+        install = helper.install(payload)
+        if wait_for_helper:
+            wait([install])
+    except Exception:  # noqa: BLE001 - the helper could not start: everything here
+        return _serial(fn, X, first, size, done, should_stop), False, True
+    try:
+        while True:
+            if inflight is not None and inflight[0].done():
+                job, inflight = inflight, None
+                collect(job)
             if should_stop and should_stop():
                 stopped = True
                 break
-            take(next(iterator), e - s)
-        close = getattr(iterator, "close", None)
-        if close is not None:
-            close()  # a generator left early cancels the chunks not yet started
-    elif pending:
-        stopped = True
-    if not values:
-        return ChunkResult(np.zeros((0, 0, 0)), np.zeros((0, 0)), 0, stopped, used_parallel)
-    return ChunkResult(np.concatenate(values), np.concatenate(bases), done, stopped, used_parallel)
-
-
-def _parallel(fn: ChunkFn, chunks: list[Any]) -> Iterable[tuple[np.ndarray, np.ndarray]]:
-    from joblib import Parallel, delayed
-
-    runner = Parallel(n_jobs=WORKERS, backend="loky", return_as="generator")
-    return runner(delayed(fn)(chunk) for chunk in chunks)
+            ready = install.done() and install.exception() is None
+            broken = broken or (install.done() and install.exception() is not None)
+            if ready and not broken and inflight is None and next_row < n:
+                s, e = claim()
+                try:
+                    inflight = (helper.submit(_rows(X, s, e)), s, e)
+                except Exception:  # noqa: BLE001 - the pool broke between chunks
+                    broken = True
+                    redo.append((s, e))
+            if redo:
+                s, e = redo.pop(0)
+                done.take(s, e, fn(_rows(X, s, e)))
+            elif next_row < n:
+                s, e = claim()
+                done.take(s, e, fn(_rows(X, s, e)))
+            elif inflight is not None:
+                wait([inflight[0]], timeout=0.05)
+            else:
+                break
+    finally:
+        if inflight is not None:  # stopped (or failed here) with a chunk in the helper: short, so wait for it
+            wait([inflight[0]], timeout=MAX_CHUNK_SECONDS * 5)
+            if inflight[0].done():
+                collect(inflight)
+            else:
+                broken = True
+    return stopped, used, broken

@@ -25,8 +25,7 @@ from modelgap.explanations.result import (
     Explanation,
     ProgressCallback,
     StopCallback,
-    assemble,
-    check_additivity,
+    build_explanation,
 )
 from modelgap.model import LoadedModel
 
@@ -37,7 +36,8 @@ LINEAR_METHOD = "linear (closed form)"
 @dataclass(frozen=True)
 class ExplainSettings:
     agnostic: AgnosticSettings = field(default_factory=AgnosticSettings)
-    parallel: bool = True  # allow 2 worker processes for long single-core TreeExplainer runs
+    parallel: bool = True  # allow a second core (thread or process) when it pays (chunks.run_chunks decides)
+    workers: int | None = None  # 1 or 2 fixes the number of workers instead of deciding per run
     force_agnostic: bool = False  # explain with the agnostic path even when an exact one exists
 
 
@@ -93,25 +93,21 @@ def explain(
             f"{model.source}: {values.shape[2]} explained outputs, {outputs.shape[1]} model outputs,"
             f" {len(targets)} targets"
         )
-    index = X.index[: res.n_done]
-    frames, bases, outs = assemble(values, base, outputs, index=index, features=columns, targets=targets)
-    if res.stopped:
-        notes.append(f"Stopped early: {res.n_done} of {len(Xm)} rows explained.")
-    return Explanation(
-        values=frames,
-        base_values=bases,
-        outputs=outs,
+    return build_explanation(
+        values,
+        base,
+        outputs,
+        explained=X.iloc[: res.n_done],
+        n_requested=len(X),
         output=output,
         method=raw.method,
         targets=targets,
         class_labels=labels,
         features=columns,
-        X=X.iloc[: res.n_done],
-        additivity=check_additivity(frames, bases, outs),
-        n_requested=len(X),
         stopped=res.stopped,
         seconds=time.perf_counter() - start,
         notes=notes,
+        workers=res.workers,
     )
 
 
@@ -162,10 +158,11 @@ def _explain_exact(
             progress=progress,
             should_stop=should_stop,
             allow_parallel=settings.parallel,
+            workers=settings.workers,
         )
         method = tree.method_name(final, output, model.task)
-        if res.parallel:
-            notes.append("Tree SHAP ran in 2 worker processes (it uses one core per process).")
+        if res.parallel and not method.endswith(("pred_contribs", "pred_contrib")):
+            notes.append("Tree SHAP ran in 2 worker processes (this one and a helper: it uses one core per process).")
     else:
         mean_source = bg if bg is not None else Xin
         res = linear.explain_linear(final, Xin, background=mean_source, progress=progress, should_stop=should_stop)

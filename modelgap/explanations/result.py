@@ -51,6 +51,7 @@ class Explanation:
     stopped: bool = False  # should_stop() ended the work early: fewer rows than requested
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
+    workers: int = 1  # processes or threads that explained the rows (2: the second core helped)
 
     @property
     def n_rows(self) -> int:
@@ -105,3 +106,44 @@ def assemble(
         bases[target] = float(np.mean(base[:, j])) if len(base) else float("nan")
         outs[target] = pd.Series(outputs[:, j], index=index, name=target, dtype=float)
     return frames, bases, outs
+
+
+def build_explanation(
+    values: np.ndarray,
+    base: np.ndarray,
+    outputs: np.ndarray,
+    *,
+    explained: pd.DataFrame,
+    n_requested: int,
+    output: str,
+    method: str,
+    targets: list[str],
+    class_labels: dict[str, Any],
+    features: list[str],
+    stopped: bool,
+    seconds: float,
+    notes: list[str],
+    workers: int = 1,
+) -> Explanation:
+    """One model's Explanation from (n, f, k) values, (n, k) base and (n, k) outputs of the `explained` rows (in
+    their order), as both engines build it: per-target frames, the additivity check, a note when stopped early."""
+    frames, bases, outs = assemble(values, base, outputs, index=explained.index, features=features, targets=targets)
+    if stopped:
+        notes.append(f"Stopped early: {len(explained)} of {n_requested} rows explained.")
+    return Explanation(
+        values=frames,
+        base_values=bases,
+        outputs=outs,
+        output=output,
+        method=method,
+        targets=targets,
+        class_labels=class_labels,
+        features=features,
+        X=explained,
+        additivity=check_additivity(frames, bases, outs),
+        n_requested=n_requested,
+        stopped=stopped,
+        seconds=seconds,
+        notes=notes,
+        workers=workers,
+    )

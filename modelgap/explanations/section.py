@@ -4,13 +4,13 @@ Rows (rows.choose_rows): a seeded uniform random sample of the sample rows, whic
 ranks and sign flips, plus the largest disagreements (from the predictions section), explained first and shown
 apart; up to `--shap-rows` in all, and up to `--endpoint-shap-rows` when a side is a scoring endpoint (each SHAP
 evaluation of an endpoint is an HTTP request: 200 rows of a 12-column model cost ~2,700 requests). A model that
-cannot be explained is recorded in `comparison.errors`, never raised.
+cannot be explained raises a ModelgapError, which the pipeline (modelgap/pipeline.py) records in
+`comparison.errors`.
 """
 
 from __future__ import annotations
 
 import math
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,15 +26,11 @@ from modelgap.explanations.outputs import choose_output_space
 from modelgap.explanations.result import StopCallback
 from modelgap.explanations.rows import RowSelection, choose_rows
 from modelgap.model import LoadedModel
-from modelgap.values import one_line
 
 if TYPE_CHECKING:
     from modelgap.comparison import Comparison, ProgressFn
 
 BACKGROUND_ROWS = 100
-DEFAULT_SECONDS = 120.0  # per model; only the model-agnostic path comes near it
-DEFAULT_AGNOSTIC_ROWS = 200
-DEFAULT_TOP_K = 5
 
 
 def pick_rows(
@@ -60,17 +56,7 @@ def build_explanations(comparison: Comparison, progress: ProgressFn, explainer: 
     if comparison.sample is None:
         comparison.notes.append("Explanations need sample data (--data); skipped.")
         return
-    try:
-        result = (explainer or explain_comparison)(comparison, progress)
-    except ModelgapError as err:
-        comparison.errors["explanations"] = err.one_line()
-        return
-    except Exception as exc:  # one section failing must not lose the others; the reason is kept in errors
-        if os.environ.get("MODELGAP_DEBUG"):
-            raise
-        text = one_line(exc)
-        comparison.errors["explanations"] = f"unexpected {type(exc).__name__}: {text}"
-        return
+    result = (explainer or explain_comparison)(comparison, progress)  # a failure: recorded by modelgap.pipeline
     if result is not None:
         comparison.sections.explanations = result
 
@@ -113,7 +99,7 @@ def row_budget(comparison: Comparison) -> int:
     if endpoint_sides(comparison):
         budget = min(budget, options.endpoint_shap_rows)
     if comparison.repo.estimator is None or comparison.deployed.estimator is None:
-        budget = min(budget, int(options.extra.get("shap_agnostic_rows", DEFAULT_AGNOSTIC_ROWS)))
+        budget = min(budget, options.explanations.agnostic_rows)
     return max(0, budget)
 
 
@@ -209,15 +195,15 @@ def explain_plan(comparison: Comparison) -> ExplainPlan:
     options = comparison.options
     sample = comparison.sample
     assert sample is not None
-    extra = options.extra
-    agnostic_rows = int(extra.get("shap_agnostic_rows", DEFAULT_AGNOSTIC_ROWS))
+    tuning = options.explanations
+    agnostic_rows = tuning.agnostic_rows
     return ExplainPlan(
         background=sample.sample(min(BACKGROUND_ROWS, len(sample)), random_state=options.seed),
         output=choose_output_space(comparison.repo, comparison.deployed),
         settings=ExplainSettings(agnostic=AgnosticSettings(max_rows=agnostic_rows, seed=options.seed)),
-        seconds=float(extra.get("shap_seconds", DEFAULT_SECONDS)),
+        seconds=tuning.seconds,
         exclude=[options.target] if options.target else [],
-        top_k=int(extra.get("shap_top_k", DEFAULT_TOP_K)),
+        top_k=tuning.top_k,
     )
 
 
@@ -240,7 +226,7 @@ def explain_rows(
     """Explain both models on rows X of the sample exactly as the section does (same space, background, budget).
 
     Used by the section and to explain one more row on demand. `should_stop` ends the work between chunks
-    (the caller's cancel button); the time budget per model (extra["shap_seconds"]) applies as well.
+    (the caller's cancel button); the time budget per model (options.explanations.seconds) applies as well.
     `selection` (the section's) says which rows are random: the global statistics come from those only.
     """
     plan = explain_plan(comparison)

@@ -8,11 +8,12 @@ TreeExplainer refuses, is explained one class at a time from its per-class trees
 from __future__ import annotations
 
 import contextlib
+import json
 from typing import Any
 
 import numpy as np
 
-from modelgap.explanations.chunks import ChunkFn, ChunkResult, chunk_size, run_chunks
+from modelgap.explanations.chunks import ChunkFn, ChunkResult, Split, chunk_size, run_chunks
 from modelgap.explanations.outputs import family, raw_space_of_estimator
 from modelgap.explanations.result import ProgressCallback, StopCallback
 from modelgap.explanations.shapes import normalize_contribs, normalize_shap
@@ -55,59 +56,105 @@ def explain_tree(
     progress: ProgressCallback | None = None,
     should_stop: StopCallback | None = None,
     allow_parallel: bool = True,
+    workers: int | None = None,
 ) -> ChunkResult:
-    """(n, f, k) SHAP values and (n, k) base values of `est` on the feature matrix X (raw k outputs)."""
+    """(n, f, k) SHAP values and (n, k) base values of `est` on the feature matrix X (raw k outputs).
+
+    Native contributions use a second thread, shap's TreeExplainer a second process, when `run_chunks` finds
+    it pays (`workers` fixes the number instead; `allow_parallel=False` keeps one).
+    """
     fam = family(est)
     fn: ChunkFn
-    parallel = False
+    split: Split = "processes"
+    rows: Any = X
     if output == raw_space_of_estimator(est, task):
         if fam == "xgboost":
-            fn = _xgboost_fn(est, X.shape[1])
+            fn, rows, split = _XGBoostContribs.of(est, X.shape[1]), _DMatrixRows(X), "threads"
         elif fam == "lightgbm":
-            fn = _lightgbm_fn(est, X.shape[1])
+            fn, split = _LightGBMContribs(est, X.shape[1]), "threads"
         elif fam == "sklearn_gbm" and getattr(est, "estimators_", np.zeros((0, 1))).shape[1] > 1:
-            fn, parallel = _gbm_multiclass_fn(est, X), True
+            fn = _gbm_multiclass_fn(est, X)
         else:
-            fn, parallel = _tree_explainer_fn(est, X.shape[1], None), True
+            fn = _tree_explainer_fn(est, X.shape[1], None)
     else:
         if background is None:
             raise ValueError("probability-space Tree SHAP needs a background sample")
-        fn, parallel = _tree_explainer_fn(est, X.shape[1], background), True
+        fn = _tree_explainer_fn(est, X.shape[1], background)
     return run_chunks(
         fn,
-        X,
+        rows,
         size=chunk_size(X.shape[0]),
         progress=progress,
         should_stop=should_stop,
-        parallel=parallel and allow_parallel,
+        split=split if allow_parallel else "none",
+        workers=workers,
     )
 
 
-def _xgboost_fn(est: Any, n_features: int) -> ChunkFn:
-    import xgboost
+class _DMatrixRows:
+    """All rows in one DMatrix, sliced per chunk (one conversion from pandas instead of one per chunk)."""
 
-    booster = est.get_booster() if hasattr(est, "get_booster") else est
-    iteration_range = (0, 0)
-    if hasattr(est, "get_booster"):
-        with contextlib.suppress(AttributeError):  # no early stopping: all trees
-            iteration_range = (0, int(est.best_iteration) + 1)  # what the sklearn API predicts with
+    def __init__(self, X: Any) -> None:
+        import xgboost
 
-    def fn(rows: Any) -> tuple[np.ndarray, np.ndarray]:
-        dm = xgboost.DMatrix(rows, enable_categorical=True)
-        phi = booster.predict(dm, pred_contribs=True, iteration_range=iteration_range, validate_features=False)
-        return normalize_contribs(phi, rows.shape[0], n_features)
+        self.dm = xgboost.DMatrix(X, enable_categorical=True)
+        self.shape = X.shape
 
-    return fn
+    def __getitem__(self, rows: slice) -> Any:
+        return self.dm.slice(np.arange(rows.start, rows.stop))
 
 
-def _lightgbm_fn(est: Any, n_features: int) -> ChunkFn:
-    def fn(rows: Any) -> tuple[np.ndarray, np.ndarray]:
-        phi = est.predict(rows, pred_contrib=True)
+class _XGBoostContribs:
+    """xgboost's own Tree SHAP (`pred_contribs`) on a DMatrix, with the booster's threads or `with_threads`."""
+
+    def __init__(self, booster: Any, iteration_range: tuple[int, int], n_features: int) -> None:
+        self.booster = booster
+        self.iteration_range = iteration_range
+        self.n_features = n_features
+
+    @classmethod
+    def of(cls, est: Any, n_features: int) -> _XGBoostContribs:
+        booster = est.get_booster() if hasattr(est, "get_booster") else est
+        iteration_range = (0, 0)
+        if hasattr(est, "get_booster"):
+            with contextlib.suppress(AttributeError):  # no early stopping: all trees
+                iteration_range = (0, int(est.best_iteration) + 1)  # what the sklearn API predicts with
+        return cls(booster, iteration_range, n_features)
+
+    def with_threads(self, threads: int) -> _XGBoostContribs:
+        """The same on `threads` threads: a copy of the booster when its own count differs (never the
+        caller's booster, which other sessions may be using)."""
+        config = json.loads(self.booster.save_config())
+        if str(config.get("learner", {}).get("generic_param", {}).get("nthread")) == str(threads):
+            return self
+        booster = self.booster.copy()
+        booster.set_param({"nthread": threads})
+        return _XGBoostContribs(booster, self.iteration_range, self.n_features)
+
+    def __call__(self, dm: Any) -> tuple[np.ndarray, np.ndarray]:
+        phi = self.booster.predict(
+            dm, pred_contribs=True, iteration_range=self.iteration_range, validate_features=False
+        )
+        return normalize_contribs(phi, dm.num_row(), self.n_features)
+
+
+class _LightGBMContribs:
+    """lightgbm's own Tree SHAP (`pred_contrib`), with the model's threads or `with_threads`."""
+
+    def __init__(self, est: Any, n_features: int, threads: int | None = None) -> None:
+        self.est = est
+        self.n_features = n_features
+        self.threads = threads
+
+    def with_threads(self, threads: int) -> _LightGBMContribs:
+        return _LightGBMContribs(self.est, self.n_features, threads)
+
+    def __call__(self, rows: Any) -> tuple[np.ndarray, np.ndarray]:
+        extra = {} if self.threads is None else {"num_threads": self.threads}
+        phi = self.est.predict(rows, pred_contrib=True, **extra)
         if hasattr(phi, "toarray"):
             phi = phi.toarray()
-        return normalize_contribs(phi, rows.shape[0], n_features)
-
-    return fn
+        return normalize_contribs(phi, rows.shape[0], self.n_features)
 
 
 def _tree_explainer_fn(est: Any, n_features: int, background: Any | None) -> ChunkFn:

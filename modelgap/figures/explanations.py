@@ -21,8 +21,11 @@ from modelgap.figures.colors import (
     REPO_COLOR,
     layout,
 )
+from modelgap.figures.sampling import bounded_positions
 
 SIDES = (("repo", REPO_COLOR), ("deployed", DEPLOYED_COLOR))  # repo first, as everywhere
+DIFF_POINTS = 900  # dots in the difference chart, over all its columns (the boxes use every row)
+DEPENDENCE_POINTS = 400  # rows in the dependence chart (one dot per model each)
 
 
 def _height(n: int, per: int = 28, minimum: int = 260) -> int:
@@ -106,14 +109,21 @@ def rank_slope(features: pd.DataFrame, *, top_n: int = 15, big_change: int = 3) 
     return fig
 
 
-def difference_distribution(long: pd.DataFrame, *, features: list[str] | None = None, seed: int = 0) -> go.Figure:
+def difference_distribution(
+    long: pd.DataFrame, *, features: list[str] | None = None, seed: int = 0, max_points: int = DIFF_POINTS
+) -> go.Figure:
     """Per feature, SHAP(repo) - SHAP(deployed) over rows: a box, and the points: a numeric column's coloured from
-    low to high value, a categorical column's in one colour (its levels have no low or high)."""
+    low to high value, a categorical column's in one colour (its levels have no low or high).
+
+    The boxes use every row. Dots: at most `max_points` in all, shared out over the columns; beyond that, each
+    column draws its rows with the largest |difference| and a seeded sample of the others (said in the title)."""
     order = features if features is not None else list(dict.fromkeys(long["feature"]))
     data = long[long["feature"].isin(order)]
     pos = {f: len(order) - 1 - i for i, f in enumerate(order)}  # first feature at the top
     y = data["feature"].map(pos).to_numpy(dtype=float)
     jitter = np.random.default_rng(seed).uniform(-0.25, 0.25, len(data))
+    per_feature = max(1, max_points // max(1, len(order)))
+    drawn = _drawn_dots(data, per_feature, seed)
     traces: list[go.BaseTraceType] = [
         go.Box(
             x=data.loc[data["feature"] == f, "diff"],
@@ -130,7 +140,7 @@ def difference_distribution(long: pd.DataFrame, *, features: list[str] | None = 
         for f in order
     ]
     numeric = data["feature"].map(_numeric_features(data)).fillna(False).astype(bool).to_numpy()
-    for mask, coloured in ((numeric, True), (~numeric, False)):
+    for mask, coloured in ((numeric & drawn, True), (~numeric & drawn, False)):
         part = data[mask]
         if part.empty and not (coloured and data.empty):
             continue
@@ -163,13 +173,30 @@ def difference_distribution(long: pd.DataFrame, *, features: list[str] | None = 
         )
     fig = go.Figure(traces)
     fig.add_vline(x=0, line={"color": "#444", "width": 1, "dash": "dot"})
+    title = "SHAP(repo) - SHAP(deployed) per row; numeric columns coloured by their value"
+    if not drawn.all():
+        most = int(data.groupby("feature", sort=False).size().max())
+        title += (
+            f" (dots: {per_feature:,} of {most:,} rows per column, the most different and a random sample; "
+            "boxes: every row)"
+        )
     fig.update_layout(
-        layout("SHAP(repo) - SHAP(deployed) per row; numeric columns coloured by their value", legend=False),
+        layout(title, legend=False, chars=90),
         xaxis_title="SHAP(repo) - SHAP(deployed)",
         yaxis={"tickvals": list(pos.values()), "ticktext": [str(f) for f in pos], "range": [-0.7, len(order) - 0.3]},
         height=_height(len(order), per=40) + 40,
     )
     return fig
+
+
+def _drawn_dots(data: pd.DataFrame, per_feature: int, seed: int) -> np.ndarray:
+    """Which rows of the long table get a dot: per feature, all of them or `per_feature` (largest |diff| first)."""
+    drawn = np.zeros(len(data), dtype=bool)
+    diffs = data["diff"].to_numpy(dtype=float)
+    for positions in data.groupby("feature", sort=False).indices.values():
+        picked = bounded_positions(len(positions), per_feature, scores=np.abs(diffs[positions]), seed=seed)
+        drawn[positions[picked]] = True
+    return drawn
 
 
 def _numeric_features(data: pd.DataFrame) -> dict[str, bool]:
@@ -264,22 +291,28 @@ def row_waterfalls(row_frame: pd.DataFrame, summary: dict[str, float], *, top_n:
     return fig
 
 
-def dependence_overlay(dependence: pd.DataFrame, feature: str) -> go.Figure:
-    """A feature's value against both models' SHAP for it, on one chart."""
+def dependence_overlay(dependence: pd.DataFrame, feature: str, *, max_points: int = DEPENDENCE_POINTS) -> go.Figure:
+    """A feature's value against both models' SHAP for it, on one chart. Beyond `max_points` rows, the rows where
+    the two SHAP values differ most and a seeded sample of the others are drawn (said in the title)."""
+    gap = (dependence["repo"] - dependence["deployed"]).abs().to_numpy(dtype=float)
+    shown = dependence.iloc[bounded_positions(len(dependence), max_points, scores=gap)]
     fig = go.Figure(
         [
             go.Scatter(
-                x=dependence["value"],
-                y=dependence[side],
+                x=shown["value"],
+                y=shown[side],
                 mode="markers",
                 name=side,
                 marker={"color": color, "size": 6, "opacity": 0.6},
-                customdata=np.asarray(dependence.index).astype(str),
+                customdata=np.asarray(shown.index).astype(str),
                 hovertemplate=f"row %{{customdata}}: {feature} = %{{x}}, SHAP %{{y:.4g}} ({side})<extra></extra>",
             )
             for side, color in SIDES
         ]
     )
     fig.add_hline(y=0, line={"color": "#444", "width": 1, "dash": "dot"})
-    fig.update_layout(layout(f"SHAP for {feature} by its value"), xaxis_title=feature, yaxis_title="SHAP")
+    title = f"SHAP for {feature} by its value"
+    if len(shown) < len(dependence):
+        title += f" ({len(shown):,} of {len(dependence):,} rows: the most different and a random sample)"
+    fig.update_layout(layout(title, chars=90), xaxis_title=feature, yaxis_title="SHAP")
     return fig

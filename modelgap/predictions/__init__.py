@@ -3,12 +3,13 @@ they differ, and (with a target) each model's metrics with paired bootstrap inte
 
 from __future__ import annotations
 
+from modelgap.options import DEFAULT_SAMPLE_ROWS
+from modelgap.predictions.assembly import summarize
 from modelgap.predictions.classes import ClassAlignment, align_classes
 from modelgap.predictions.measures import DiffHistogram, RowOutputs
 from modelgap.predictions.metrics import MetricsComparison, MetricValue, compare_metrics
-from modelgap.predictions.result import PredictionComparison, RowCap, summarize
+from modelgap.predictions.result import PredictionComparison, RowCap
 from modelgap.predictions.section import (
-    DEFAULT_SAMPLE_ROWS,
     build_metrics,
     build_predictions,
     compare_predictions,

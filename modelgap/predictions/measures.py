@@ -175,13 +175,17 @@ def diff_histogram(outputs: RowOutputs, positive: Any = None) -> DiffHistogram |
     if len(finite) == 0:
         return None
     counts, edges = np.histogram(finite, bins=HISTOGRAM_BINS)
-    if not outputs.is_classification:
-        what = "repo - deployed prediction"
-    elif len(outputs.classes) == 2:
-        what = f"repo - deployed probability of class {positive!r}"
-    else:
-        what = "repo - deployed probability of the class that changed most"
+    what = histogram_what(outputs.is_classification, len(outputs.classes), positive)
     return DiffHistogram(edges=edges, counts=counts, what=what)
+
+
+def histogram_what(classification: bool, k: int, positive: Any) -> str:
+    """The histogram's caption: what difference it counts (k: number of classes)."""
+    if not classification:
+        return "repo - deployed prediction"
+    if k == 2:
+        return f"repo - deployed probability of class {positive!r}"
+    return "repo - deployed probability of the class that changed most"
 
 
 def flips(outputs: RowOutputs) -> dict[str, Any] | None:

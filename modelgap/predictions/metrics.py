@@ -21,6 +21,7 @@ from modelgap.predictions.measures import RowOutputs
 EPS = float(np.finfo(np.float64).eps)
 # Every metric name the section can report (classification, then regression): what a policy may name.
 METRIC_NAMES = ("accuracy", "roc_auc", "log_loss", "f1", "mae", "rmse", "r2")
+LOWER_IS_BETTER = ("log_loss", "mae", "rmse")  # error metrics; the rest of METRIC_NAMES: higher is better
 # A side's metric: (weights (b, m), rows) -> (b,)
 SideMetric = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
@@ -102,8 +103,7 @@ def compare_metrics(
         )
     notes: list[str] = []
     if len(keep) < n_total:
-        what = "a missing label or one neither model knows" if outputs.is_classification else "a missing target"
-        notes.append(f"{n_total - len(keep):,} rows with {what} were left out of the metrics.")
+        notes.append(excluded_note(n_total - len(keep), outputs.is_classification))
     side_metrics = _classification(outputs, keep, notes) if outputs.is_classification else _regression(outputs, keep)
     bp = bootstrap.plan(len(keep), seed=seed, n_resamples=n_resamples, max_rows=bootstrap_rows)
     ones = np.ones((1, len(keep)))
@@ -114,7 +114,7 @@ def compare_metrics(
     usable = {n: p for n, p in points.items() if np.isfinite(p[0]) and np.isfinite(p[1])}
     for name in points:
         if name not in usable:
-            notes.append(f"{name} is not defined on these labels (e.g. only one class present); left out.")
+            notes.append(undefined_note(name))
     deltas = {n: _delta(*side_metrics[n]) for n in usable}
     intervals = bootstrap.paired_intervals(bp, deltas, {n: r - d for n, (r, d) in usable.items()})
     metrics = {n: MetricValue(n, r, d, r - d, intervals[n].low, intervals[n].high) for n, (r, d) in usable.items()}
@@ -133,6 +133,20 @@ def compare_metrics(
         seed=seed,
         notes=notes,
     )
+
+
+NO_PROBABILITIES = "ROC AUC and log loss need probabilities from both models; a model gives labels only."
+
+
+def excluded_note(n_excluded: int, classification: bool) -> str:
+    """The note on rows left out of the metrics (both engines word it alike)."""
+    what = "a missing label or one neither model knows" if classification else "a missing target"
+    return f"{n_excluded:,} rows with {what} were left out of the metrics."
+
+
+def undefined_note(name: str) -> str:
+    """The note on a metric left out because it is not defined on the labels (NaN on a side)."""
+    return f"{name} is not defined on these labels (e.g. only one class present); left out."
 
 
 def _delta(fr: SideMetric, fd: SideMetric) -> bootstrap.Statistic:
@@ -159,7 +173,7 @@ def _classification(
         out["roc_auc"] = (_auc(p[0], y, binary), _auc(p[1], y, binary))
         out["log_loss"] = (_mean(_nll(p[0], y)), _mean(_nll(p[1], y)))
     else:
-        notes.append("ROC AUC and log loss need probabilities from both models; a model gives labels only.")
+        notes.append(NO_PROBABILITIES)
     out["f1"] = (_f1(preds[0], y, k), _f1(preds[1], y, k))
     return out
 

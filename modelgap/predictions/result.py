@@ -12,8 +12,8 @@ from modelgap.jsonsafe import json_safe
 from modelgap.model import Task
 from modelgap.predictions import measures
 from modelgap.predictions.measures import DiffHistogram, RowOutputs
-from modelgap.predictions.slices import Slice, find_slices, fmt_number
-from modelgap.predictions.surrogate import Surrogate, fit_surrogate
+from modelgap.predictions.slices import Slice, fmt_number
+from modelgap.predictions.surrogate import Surrogate
 
 
 @dataclass
@@ -146,64 +146,3 @@ def _crosstab_dict(frame: pd.DataFrame | None) -> dict[str, Any] | None:
         "labels": list(frame.index),
         "counts": frame.to_numpy().tolist(),
     }
-
-
-def summarize(
-    outputs: RowOutputs,
-    sample: pd.DataFrame,
-    uniform: pd.Index,
-    *,
-    input_columns: list[str],
-    tolerance: float | None,
-    top_n: int,
-    seed: int = 0,
-) -> PredictionComparison:
-    """Every measure of the section from the per-row arrays and the in-memory sample (no model calls)."""
-    notes: list[str] = []
-    tolerance_is_default = False
-    if outputs.is_classification:
-        tolerance = None
-    elif tolerance is None:
-        tolerance = measures.default_tolerance(outputs.deployed)
-        tolerance_is_default = True
-        notes.append(
-            f"Tolerance {fmt_number(tolerance)} = 1% of the standard deviation of the deployed model's predictions."
-        )
-    disagree = measures.disagrees(outputs, tolerance)
-    n = outputs.n_rows
-    finite = outputs.abs_diff[np.isfinite(outputs.abs_diff)]
-    binary = outputs.is_classification and len(outputs.classes) == 2
-    positive = outputs.classes[1] if binary else None
-    histogram = measures.diff_histogram(outputs, positive)
-    if histogram is None and outputs.is_classification:
-        notes.append("No probability-difference histogram: a model gives labels only.")
-    positions = sample.index.to_numpy(dtype=np.int64)
-    uniform_positions = uniform.to_numpy(dtype=np.int64)
-    columns = [c for c in input_columns if c in sample.columns]
-    inputs = sample[columns] if len(uniform) == len(sample) else sample.loc[uniform, columns]
-    return PredictionComparison(
-        task=outputs.task,
-        n_rows=n,
-        n_disagreements=int(disagree.sum()),
-        disagreement_rate=float(disagree.mean()) if n else 0.0,
-        mean_abs_diff=float(finite.mean()) if len(finite) else 0.0,
-        max_abs_diff=float(finite.max()) if len(finite) else 0.0,
-        top=measures.top_rows(outputs, disagree, top_n),
-        top_n=top_n,
-        seed=seed,
-        rows=measures.rows_frame(outputs, positions, disagree),
-        outputs=outputs,
-        classes=list(outputs.classes),
-        tolerance=tolerance,
-        tolerance_is_default=tolerance_is_default,
-        compared_on=outputs.compared_on,
-        positive_class=positive,
-        crosstab=measures.crosstab(outputs) if outputs.is_classification else None,
-        diff_histogram=histogram,
-        flips=measures.flips(outputs),
-        slices=find_slices(inputs, disagree[uniform_positions]),
-        surrogate=fit_surrogate(inputs, disagree[uniform_positions], seed=seed),
-        input_columns=list(input_columns),
-        uniform_rows=uniform,
-        notes=notes,
-    )

@@ -14,16 +14,15 @@ import pandas as pd
 
 from modelgap.errors import DataError
 from modelgap.model import LoadedModel
+from modelgap.predictions.assembly import finish, summarize
 from modelgap.predictions.classes import align_classes
 from modelgap.predictions.metrics import MetricsComparison, compare_metrics
-from modelgap.predictions.result import PredictionComparison, RowCap, summarize
+from modelgap.predictions.result import PredictionComparison
 from modelgap.predictions.stream import Progress, frame_chunks, stream
-from modelgap.tables import DEFAULT_CHUNK_ROWS, check_table, detect_format, iter_table
+from modelgap.tables import check_table, detect_format, iter_table
 
 if TYPE_CHECKING:
     from modelgap.comparison import CompareOptions, Comparison, ProgressFn
-
-DEFAULT_SAMPLE_ROWS = 100_000  # the in-memory sample behind per-row views, slices, the surrogate and SHAP
 
 
 def compare_predictions(
@@ -38,15 +37,16 @@ def compare_predictions(
     """Predict `data` (else the file at `data_path`) with both models and measure how they differ.
 
     Returns the section result and the in-memory sample (input rows indexed by 0-based row position, target
-    column kept). Options used: target, tolerance, top_n, max_rows, seed; extra["chunk_rows"] and
-    extra["sample_rows"] tune streaming and the sample cap (default 100,000; --max-rows, when set, is the cap).
+    column kept). Options used: target, tolerance, top_n, max_rows, seed; options.predictions
+    (`chunk_rows`, `sample_rows`) tunes streaming and the sample cap (default 100,000; --max-rows, when set, is
+    the cap).
     """
     from modelgap.comparison import CompareOptions
 
     options = options or CompareOptions()
     alignment = align_classes(repo, deployed)  # incompatible pairs fail before any data is read
-    chunk_rows = max(1, int(options.extra.get("chunk_rows") or DEFAULT_CHUNK_ROWS))
-    sample_rows = options.max_rows or int(options.extra.get("sample_rows") or DEFAULT_SAMPLE_ROWS)
+    chunk_rows = max(1, options.predictions.chunk_rows)
+    sample_rows = options.max_rows or options.predictions.sample_rows
     if data is not None:
         chunks = frame_chunks(data, chunk_rows, options.max_rows)
         total: int | None = len(data) if options.max_rows is None else min(len(data), options.max_rows)
@@ -81,15 +81,8 @@ def compare_predictions(
         seed=options.seed,
     )
     n = result.n_rows
-    capped = len(streamed.uniform) < n
-    result.row_cap = RowCap(n, options.max_rows, len(streamed.uniform), capped)
-    result.class_matching = list(alignment.matched)
-    result.columns_only_in_repo = list(plan.columns_only_in_repo)
-    result.columns_only_in_deployed = list(plan.columns_only_in_deployed)
     result.notes = streamed.notes + result.notes
-    if options.max_rows is not None and n >= options.max_rows:
-        result.notes.append(f"At most the first {options.max_rows:,} rows of the data were read (--max-rows).")
-    if capped:
+    if finish(result, alignment, plan, max_rows=options.max_rows):
         result.notes.append(
             f"The headline numbers, top rows, cross-tab and histogram use all {n:,} rows; the row table, slices "
             f"and surrogate rules use a seeded uniform sample of {len(streamed.uniform):,} rows, which bounds "
@@ -167,8 +160,7 @@ def build_metrics(comparison: Comparison, progress: ProgressFn, compute: Metrics
     try:
         metrics = compute(predictions, seed) if compute else compare_metrics(predictions.outputs, seed=seed)
     except DataError as err:  # no labelled row: the section is absent and says why (never f1 = 0.0)
-        comparison.errors["metrics"] = err.problem + _label_examples(comparison, predictions)
-        return
+        raise DataError(err.problem + _label_examples(comparison, predictions)) from err  # recorded: pipeline
     comparison.sections.metrics = metrics
 
 

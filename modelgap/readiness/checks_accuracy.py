@@ -35,15 +35,13 @@ def accuracy_change_significance(report: Mapping[str, Any], s: Mapping[str, Any]
     """Is the repo model's accuracy lower by more than chance? `on_significant_drop` (warn) when the accuracy
     change is negative and McNemar's exact p-value is below `alpha`; pass otherwise.
 
-    Reads: predictions.flips (or metrics.flips).{accuracy_change, mcnemar_p_value, negative_flips,
+    Reads: predictions.flips.{accuracy_change, mcnemar_p_value, negative_flips,
     positive_flips, n_rows}, predictions.task.
     """
     if dig(report, "predictions.task") == "regression":
         return skipped("Not checked: regression models have no accuracy (see the metric changes).")
-    flips = next(
-        (f for f in (dig(report, "predictions.flips"), dig(report, "metrics.flips")) if isinstance(f, Mapping)), None
-    )
-    if flips is None:
+    flips = dig(report, "predictions.flips")
+    if not isinstance(flips, Mapping):
         return section_missing(report, "metrics", NO_FLIPS)
     change, p = number(flips.get("accuracy_change")), number(flips.get("mcnemar_p_value"))
     if change is None or p is None:

@@ -1,7 +1,7 @@
 """Checks on the data around the models (training lineage, drift of the sample) and on serving parity.
 
-The `data` and `parity` sections are optional and young; these checks read them defensively, accept the
-few spellings documented in each docstring, and skip (saying why) when they find nothing they understand.
+The `data` and `parity` sections are optional: each check reads the documented keys (docs/report-format.md)
+and skips, saying why, when its section or a key it needs is absent.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from modelgap.data.relation import RELATION_WORDS, RELATIONS
 from modelgap.readiness.base import (
     SAMPLE_ROWS,
     Check,
@@ -28,7 +29,6 @@ from modelgap.readiness.base import (
 )
 
 NO_DATA = "Not checked: the report has no training-data information (data section)."
-_SAME = {"same", "identical", "unchanged", "same_data", "same data"}
 
 # ---------------------------------------------------------------- training data changed
 
@@ -36,196 +36,100 @@ _SAME = {"same", "identical", "unchanged", "same_data", "same data"}
 def training_data_changed(report: Mapping[str, Any], s: Mapping[str, Any]) -> CheckResult:
     """Whether the two models were trained on the same data (informational).
 
-    Reads, first found wins: data.lineage.relation / data.training_relation / data.lineage.status (a word such
-    as "same", "different_snapshot", "unrelated"); data.lineage.same / data.lineage.same_data /
-    data.same_training_data / data.training_data_changed (booleans); else the training dataset digests
-    found under data.lineage.repo and data.lineage.deployed (any "digest" whose "context" is training or unset).
+    Reads: data.lineage.relation (same_data | different_snapshots | unrelated | unknown, see
+    modelgap/data/relation.py), data.lineage.relation_words, and each side's data.lineage.<side>.training digest.
     """
     data = report.get("data")
     if not isinstance(data, Mapping):
         return section_missing(report, "data", NO_DATA)
-    relation = next(
-        (
-            v
-            for p in ("lineage.relation", "training_relation", "lineage.status", "relation")
-            if isinstance(v := dig(data, p), str) and v
-        ),
-        None,
-    )
-    same: bool | None = None
-    if relation is not None:
-        if relation.lower() in ("unknown", "none"):
-            return skipped("Not checked: the training data of at least one model is unknown.")
-        same = relation.lower() in _SAME
-    else:
-        for path, negate in (
-            ("lineage.same", False),
-            ("lineage.same_data", False),
-            ("same_training_data", False),
-            ("training_data_changed", True),
-        ):
-            v = dig(data, path)
-            if isinstance(v, bool):
-                same = (not v) if negate else v
-                break
-    digests = {side: _training_digests(dig(data, f"lineage.{side}")) for side in ("repo", "deployed")}
-    if same is None:
-        if not digests["repo"] or not digests["deployed"]:
-            return skipped("Not checked: the training data of at least one model is unknown.")
-        same = digests["repo"] == digests["deployed"]
-    how = f" ({relation.replace('_', ' ')})" if relation and not same else ""
+    relation = dig(data, "lineage.relation")
+    if not isinstance(relation, str) or relation not in RELATIONS or relation == "unknown":
+        return skipped("Not checked: the training data of at least one model is unknown.")
+    same = relation == "same_data"
+    words = dig(data, "lineage.relation_words") or RELATION_WORDS[relation]
     msg = (
         "Both models were trained on the same data."
         if same
-        else f"The two models were trained on different data{how}; differences may come from the data, not the code."
+        else f"The two models were trained on different data ({words}); differences may come from the data, "
+        "not the code."
     )
+    digests = {side: _training_digest(dig(data, f"lineage.{side}.training")) for side in ("repo", "deployed")}
     return CheckResult(
         status="info",
-        value=relation or ("same" if same else "changed"),
+        value=relation,
         message=msg,
-        details={k: sorted(v) for k, v in digests.items() if v},
+        details={side: [d] for side, d in digests.items() if d},  # a list per side, as reports have had it
     )
 
 
-def _training_digests(node: Any, context: str | None = None) -> set[str]:
-    """Digests of training datasets anywhere under `node` (records with "digest" and an optional "context")."""
-    out: set[str] = set()
-    if isinstance(node, Mapping):
-        ctx = node.get("context", context)
-        digest = node.get("digest")
-        if isinstance(digest, str) and digest and (ctx is None or "train" in str(ctx).lower()):
-            out.add(digest)
-        for value in node.values():
-            if isinstance(value, (Mapping, list)):
-                out |= _training_digests(value, ctx)
-    elif isinstance(node, list):
-        for item in node:
-            out |= _training_digests(item, context)
-    return out
+def _training_digest(training: Any) -> str | None:
+    """The fingerprint a side's training dataset was compared by (MLflow digest, else its computed one)."""
+    if not isinstance(training, Mapping):
+        return None
+    found = training.get("digest") or training.get("computed_digest")
+    return str(found) if found else None
 
 
 # ---------------------------------------------------------------- sample drift
-
-_SAMPLE_WORDS = ("sample", "production", "serving", "current")
-
-
-def _psi_records(node: Any, column: str | None = None) -> list[dict[str, Any]]:
-    """[{column, psi}] for every mapping under `node` with a numeric "psi"."""
-    out: list[dict[str, Any]] = []
-    if isinstance(node, Mapping):
-        psi = number(node.get("psi"))
-        if psi is not None:
-            col = node.get("column", node.get("feature", node.get("name", column)))
-            out.append({"column": col, "psi": psi})
-            return out
-        for key, value in node.items():
-            if isinstance(value, (Mapping, list)):
-                out += _psi_records(value, column if key in ("columns", "features", "items") else str(key))
-    elif isinstance(node, list):
-        for item in node:
-            out += _psi_records(item, column)
-    return out
-
-
-def _label(key: Any, value: Any) -> str:
-    bits = [str(key)]
-    if isinstance(value, Mapping):
-        bits += [str(value.get(k, "")) for k in ("name", "label", "current", "compared", "pair", "against", "title")]
-    return " ".join(bits).lower()
-
-
-def _sample_comparisons(drift: Any) -> list[Any]:
-    """The parts of `drift` that compare the sample with training data (never training with training).
-
-    modelgap's own data section is a list of pairs that each name their `kind`: only "sample_vs_training"
-    pairs count. Other layouts are told apart by their keys and labels (see sample_drift).
-    """
-    items = (
-        list(drift.items()) if isinstance(drift, Mapping) else list(enumerate(drift)) if isinstance(drift, list) else []
-    )
-    kinded = [v for _, v in items if isinstance(v, Mapping) and isinstance(v.get("kind"), str)]
-    if kinded:
-        return [v for v in kinded if v["kind"] == "sample_vs_training"]
-    preferred = [v for k, v in items if any(w in _label(k, v) for w in _SAMPLE_WORDS)]
-    if preferred:
-        return preferred
-    if items and all("train" in _label(k, v) for k, v in items):
-        return []  # only training data compared with training data: says nothing about the sample
-    return [drift]
 
 
 def sample_drift(report: Mapping[str, Any], s: Mapping[str, Any]) -> CheckResult:
     """How far the sample data has drifted from the training data: the largest population stability index.
 
-    Reads: data.drift (or data.distributions): records with "psi" and "column"/"feature"/"name", at any
-    nesting, and data.max_psi_sample_vs_training. Only sample-vs-training comparisons count: in a list of
-    pairs with a "kind", those of kind "sample_vs_training"; otherwise comparisons whose key or name/label
-    mentions sample, production, serving or current; comparisons of training data only are ignored.
+    Reads: data.drift [{kind, reference, columns: [{column, psi}]}]; only pairs of kind "sample_vs_training"
+    count (training data compared with training data says nothing about the sample).
     """
     data = report.get("data")
     if not isinstance(data, Mapping):
         return section_missing(report, "data", NO_DATA)
-    drift = data.get("drift", data.get("distributions"))
-    if drift is None:
+    drift = data.get("drift")
+    pairs = [d for d in drift if isinstance(d, Mapping)] if isinstance(drift, list) else []
+    sample_pairs = [d for d in pairs if d.get("kind") == "sample_vs_training"]
+    if not sample_pairs:
         return skipped("Not checked: the data section has no distribution comparison of the sample.")
-    records: list[dict[str, Any]] = []
-    for part in _sample_comparisons(drift):
-        against = part.get("reference") if isinstance(part, Mapping) else None
-        records += [{**r, "against": against} for r in _psi_records(part)]
+    records: list[tuple[float, Any, Any]] = [
+        (psi, c.get("column"), pair.get("reference"))
+        for pair in sample_pairs
+        for c in pair.get("columns") or []
+        if isinstance(c, Mapping) and (psi := number(c.get("psi"))) is not None
+    ]
     if not records:
-        top_psi = number(data.get("max_psi_sample_vs_training"))
-        if top_psi is None:
-            return skipped("Not checked: the data section has no drift (PSI) of the sample against training data.")
-        records = [{"column": "a column", "psi": top_psi, "against": None}]
-    top = max(records, key=lambda r: r["psi"])
-    n_over = sum(r["psi"] > s["warn"] for r in records)
-    status: Status = "warn" if top["psi"] > s["warn"] else "pass"
-    against = f" against the {top['against']}" if top.get("against") else ""
+        return skipped("Not checked: the data section has no drift (PSI) of the sample against training data.")
+    top_psi, top_column, top_against = max(records, key=lambda r: r[0])
+    n_over = sum(r[0] > s["warn"] for r in records)
+    status: Status = "warn" if top_psi > s["warn"] else "pass"
+    against = f" against the {top_against}" if top_against else ""
     if status == "warn":
         msg = (
-            f"The sample has moved away from the training data in {n_over} column(s); most in {top['column']} "
-            f"(PSI {fmt(top['psi'])}{against}, the policy warns above {fmt(s['warn'])})."
+            f"The sample has moved away from the training data in {n_over} column(s); most in {top_column} "
+            f"(PSI {fmt(top_psi)}{against}, the policy warns above {fmt(s['warn'])})."
         )
     else:
-        msg = f"The sample looks like the training data (largest PSI {fmt(top['psi'])} in {top['column']}{against})."
+        msg = f"The sample looks like the training data (largest PSI {fmt(top_psi)} in {top_column}{against})."
     return CheckResult(
         status=status,
-        value=top["psi"],
+        value=top_psi,
         threshold=s["warn"],
         message=msg,
-        details={"column": top["column"], "columns_over": n_over, "against": top.get("against")},
+        details={"column": top_column, "columns_over": n_over, "against": top_against},
     )
 
 
 # ---------------------------------------------------------------- serving parity
 
 
-def _count(value: Any) -> int | None:
-    if isinstance(value, list):
-        return len(value)
-    f = number(value)
-    return int(f) if f is not None else None
-
-
 def serving_parity(report: Mapping[str, Any], s: Mapping[str, Any]) -> CheckResult:
     """Whether a scoring endpoint answers like the artifact it claims to serve (training-serving skew).
 
-    Reads: parity.{differing_rate | mismatch_rate | rate}, else parity.{n_differing | n_mismatches |
-    differing_rows (count or list)} / parity.n_rows; parity.{n_errors | errors (count or list)}.
+    Reads: parity.differing_rate (null when no row was compared), parity.n_errors.
     """
     parity = report.get("parity")
     if not isinstance(parity, Mapping):
         return section_missing(report, "parity", "Not checked: no scoring endpoint was checked against its artifact.")
-    rate = next((number(parity[k]) for k in ("differing_rate", "mismatch_rate", "rate") if k in parity), None)
-    n_rows = number(parity.get("n_rows"))
+    rate = number(parity.get("differing_rate"))
     if rate is None:
-        n_diff = next(
-            (_count(parity[k]) for k in ("n_differing", "n_mismatches", "differing_rows") if k in parity), None
-        )
-        rate = n_diff / n_rows if n_diff is not None and n_rows else None
-    if rate is None:
-        return skipped("Not checked: the parity section has no count of differing rows.")
-    errors = next((_count(parity[k]) for k in ("n_errors", "errors", "error_count") if k in parity), None) or 0
+        return skipped("Not checked: no row was compared between the endpoint and its artifact.")
+    errors = int(number(parity.get("n_errors")) or 0)
     status = grade(rate, s["warn"], s["fail"])
     limit = limit_words(status, s["warn"], s["fail"], pct, "max")
     msg = f"The endpoint and its artifact answer differently on {pct(rate)} of rows ({limit})"
@@ -268,7 +172,7 @@ def checks() -> list[Check]:
             name="serving_parity",
             title="Serving parity",
             description="Does the scoring endpoint give the same answers as the artifact it claims to serve?",
-            reads=("parity.differing_rate", "parity.n_differing", "parity.n_rows", "parity.n_errors"),
+            reads=("parity.differing_rate", "parity.n_errors"),
             page="parity",
             fn=serving_parity,
             unit="share",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from modelgap.predictions.metrics import METRIC_NAMES
+from modelgap.predictions.metrics import LOWER_IS_BETTER, METRIC_NAMES
 from modelgap.readiness import checks_accuracy
 from modelgap.readiness.base import (
     LABELLED_ROWS,
@@ -92,41 +92,27 @@ def max_probability_shift(report: Mapping[str, Any], s: Mapping[str, Any]) -> Ch
 
 # ---------------------------------------------------------------- worst slice
 
-_RATE_KEYS = ("disagreement_rate", "rate")
-_SIZE_KEYS = ("n_rows", "n", "size", "count", "rows")
-_COLUMN_KEYS = ("column", "feature")
-_LABEL_KEYS = ("slice", "label", "level", "bin", "range", "category", "value", "condition", "rule")
 
+def slice_records(slices: Any) -> list[dict[str, Any]]:
+    """predictions.slices as [{column, label, rate, size}].
 
-def slice_records(slices: Any, column: str | None = None) -> list[dict[str, Any]]:
-    """Flatten predictions.slices, whatever its nesting, into [{column, label, rate, size}].
-
-    A slice is any mapping with a disagreement rate ("disagreement_rate" or "rate"); its column comes from a
-    "column"/"feature" key or from the mapping key it sits under; its size from n_rows/n/size/count/rows.
+    The documented shape is a list of {column, slice, n_rows, rate, ...} (modelgap/predictions/slices.py);
+    an entry without a numeric rate is left out rather than guessed at.
     """
-    out: list[dict[str, Any]] = []
-    if isinstance(slices, Mapping):
-        rate = next((number(slices[k]) for k in _RATE_KEYS if k in slices), None)
-        col = next((slices[k] for k in _COLUMN_KEYS if k in slices), column)
-        label = next((slices[k] for k in _LABEL_KEYS if k in slices), None)
-        size = next((number(slices[k]) for k in _SIZE_KEYS if number(slices.get(k)) is not None), None)
-        if rate is not None and (col is not None or label is not None or size is not None):
-            out.append({"column": col, "label": label, "rate": rate, "size": size})
-            return out
-        for key, value in slices.items():
-            if isinstance(value, (Mapping, list)):
-                out += slice_records(value, column if key in ("slices", "items", "bins", "levels") else str(key))
-    elif isinstance(slices, list):
-        for item in slices:
-            out += slice_records(item, column)
-    return out
+    if not isinstance(slices, list):
+        return []
+    return [
+        {"column": s.get("column"), "label": s.get("slice"), "rate": rate, "size": number(s.get("n_rows"))}
+        for s in slices
+        if isinstance(s, Mapping) and (rate := number(s.get("rate"))) is not None
+    ]
 
 
 def worst_slice(report: Mapping[str, Any], s: Mapping[str, Any]) -> CheckResult:
     """The highest disagreement rate in any slice of the data (a category or a value range of one column)
     with at least `min_rows` rows, so that tiny slices do not decide.
 
-    Reads: predictions.slices (any nesting of mappings/lists whose leaves carry column, rate and size).
+    Reads: predictions.slices [{column, slice, n_rows, rate}].
     """
     p = _predictions(report)
     if p is None:
@@ -154,16 +140,10 @@ def worst_slice(report: Mapping[str, Any], s: Mapping[str, Any]) -> CheckResult:
 
 # ---------------------------------------------------------------- metric deltas
 
-HIGHER_IS_BETTER = {"accuracy", "balanced_accuracy", "roc_auc", "auc", "f1", "precision", "recall", "r2"}
-LOWER_IS_BETTER = {"log_loss", "logloss", "mae", "rmse", "mse", "brier", "brier_score", "mape"}
-
 
 def lower_is_better(metric: str) -> bool:
-    """Known error-type metrics, and any whose name says loss or error."""
-    name = metric.lower()
-    if name in HIGHER_IS_BETTER:
-        return False
-    return name in LOWER_IS_BETTER or "loss" in name or "error" in name
+    """Error metrics (log_loss, mae, rmse): a rise is a regression."""
+    return metric in LOWER_IS_BETTER
 
 
 def metric_deltas(report: Mapping[str, Any], s: Mapping[str, Any]) -> CheckResult:
@@ -171,8 +151,8 @@ def metric_deltas(report: Mapping[str, Any], s: Mapping[str, Any]) -> CheckResul
 
     Fails only when the whole interval is worse than the allowed regression (higher-is-better metrics:
     ci_high < -allowed; lower-is-better such as log_loss, mae, rmse: ci_low > allowed); warns when the
-    point estimate alone is worse than allowed. Reads: metrics.<name>.{repo, deployed, delta, ci_low, ci_high};
-    entries without a numeric delta (e.g. metrics.flips) are ignored.
+    point estimate alone is worse than allowed. Reads: metrics.<name>.{delta, ci_low, ci_high}; a metric whose
+    delta is null (it could not be measured on one side) is left out.
     """
     metrics = report.get("metrics")
     if not isinstance(metrics, Mapping):
@@ -184,9 +164,6 @@ def metric_deltas(report: Mapping[str, Any], s: Mapping[str, Any]) -> CheckResul
         if not isinstance(m, Mapping):
             continue
         delta = number(m.get("delta"))
-        if delta is None:
-            r, d = number(m.get("repo")), number(m.get("deployed"))
-            delta = r - d if r is not None and d is not None else None
         if delta is None:
             continue
         allowed = float(s["allowed_regression_by_metric"].get(name, s["allowed_regression"]))
@@ -241,20 +218,16 @@ def _metric_message(top: Mapping[str, Any], status: str, rows: list[dict[str, An
 
 
 def negative_flip_rate(report: Mapping[str, Any], s: Mapping[str, Any]) -> CheckResult:
-    """Share of rows the deployed model got right and the repo model gets wrong (negative flips).
+    """Share of labelled rows the deployed model got right and the repo model gets wrong (negative flips).
 
-    Reads: predictions.flips or metrics.flips (whichever exists): "negative_flip_rate" / "negative_rate", or
-    "negative_flips" as a rate (float <= 1), a count (int, divided by flips.n_rows or predictions.n_rows) or a
-    mapping with "rate" / "n".
+    Reads: predictions.flips.negative_flip_rate (present with --target and a classifier pair).
     """
-    flips = next(
-        (f for f in (dig(report, "predictions.flips"), dig(report, "metrics.flips")) if isinstance(f, Mapping)), None
-    )
-    if flips is None:
+    flips = dig(report, "predictions.flips")
+    if not isinstance(flips, Mapping):
         return section_missing(
             report, "metrics", "Not checked: flips need a label column (--target) and a classifier pair."
         )
-    rate = _flip_rate(flips, number(flips.get("n_rows")) or number(dig(report, "predictions.n_rows")))
+    rate = number(flips.get("negative_flip_rate"))
     if rate is None:
         return skipped("Not checked: the flips record has no negative-flip rate.")
     status = grade(rate, s["warn"], s["fail"])
@@ -265,22 +238,6 @@ def negative_flip_rate(report: Mapping[str, Any], s: Mapping[str, Any]) -> Check
         threshold=threshold_for(status, s["warn"], s["fail"]),
         message=f"The repo model gets {pct(rate)} of rows wrong that the deployed model got right ({limit}).",
     )
-
-
-def _flip_rate(flips: Mapping[str, Any], n_rows: float | None) -> float | None:
-    for key in ("negative_flip_rate", "negative_rate"):
-        if number(flips.get(key)) is not None:
-            return number(flips[key])
-    neg = flips.get("negative_flips", flips.get("negative"))
-    if isinstance(neg, Mapping):
-        if number(neg.get("rate")) is not None:
-            return number(neg["rate"])
-        neg = neg.get("n", neg.get("count"))
-    if isinstance(neg, float) and 0 <= neg <= 1:
-        return neg
-    if isinstance(neg, int) and not isinstance(neg, bool) and n_rows:
-        return neg / n_rows
-    return None
 
 
 def checks() -> list[Check]:
@@ -352,7 +309,7 @@ def checks() -> list[Check]:
             name="negative_flip_rate",
             title="Negative flips",
             description="What share of rows does the deployed model get right that the repo model gets wrong?",
-            reads=("predictions.flips", "metrics.flips"),
+            reads=("predictions.flips.negative_flip_rate",),
             page="predictions",
             fn=negative_flip_rate,
             settings=limits(0.02, 0.05, "share of rows"),

@@ -72,10 +72,10 @@ def lineage_of(comparison: Comparison, side: str) -> ModelLineage:
     data = comparison.sections.data
     if isinstance(data, DataComparison) and side in data.lineage:
         return data.lineage[side]
-    extra = comparison.options.extra
+    options = comparison.options
     model = comparison.repo if side == "repo" else comparison.deployed
     return model_lineage(
-        model, side, training_path=extra.get(f"{side}_training_data"), tracking_uri=extra.get("tracking_uri")
+        model, side, training_path=options.data.training_data(side), tracking_uri=options.sources.tracking_uri
     )
 
 

@@ -9,7 +9,6 @@ Resolving only reads: nothing is written here.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -19,7 +18,6 @@ from modelgap.signoff.record import SignoffError
 
 __all__ = ["Candidate", "check_not_deployed", "resolve_candidate"]
 
-_RUN_URI = re.compile(r"runs:/([0-9a-zA-Z]+)/(.+)")
 _LOG_FIRST = (
     "Log or register the model first (mlflow.<flavor>.log_model(..., registered_model_name=...)), compare "
     "that (runs:/<run_id>/model or models:/<name>/<version>), and sign that report."
@@ -65,10 +63,14 @@ def resolve_candidate(source: str, tracking_uri: str | None) -> Candidate:
     if kind == "registry":
         return _registry(text, resolve_tracking_uri(tracking_uri))
     if kind == "run":
-        match = _RUN_URI.fullmatch(text)
-        if not match:
-            raise SignoffError(f"Cannot parse run URI {text!r}.", "Use runs:/<run_id>/<artifact path>.")
-        return _run(text, match.group(1), resolve_tracking_uri(tracking_uri))
+        from modelgap.errors import SourceError
+        from modelgap.sources.refs import parse_run_uri
+
+        try:
+            run_id = parse_run_uri(text).run_id
+        except SourceError as err:
+            raise SignoffError(err.problem, err.hint) from err
+        return _run(text, run_id, resolve_tracking_uri(tracking_uri))
     if kind == "local":
         run_id = _local_run_id(Path(text).expanduser(), text)
         return _run(text, run_id, resolve_tracking_uri(tracking_uri))

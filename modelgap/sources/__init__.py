@@ -5,30 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from modelgap.errors import SourceError
 from modelgap.model import LoadedModel
 from modelgap.sources.origins import Trust
+from modelgap.sources.refs import SourceRef, parse_source, source_kind
 
 if TYPE_CHECKING:
     from modelgap.sources.endpoint import EndpointOptions
 
-__all__ = ["Trust", "load_model", "source_kind"]
-
-
-def source_kind(source: str) -> str:
-    """Which form a source string has: mlflow-dir/skops/pickle (local), run, registry, endpoint, git."""
-    s = source.strip()
-    if s.startswith("runs:/"):
-        return "run"
-    if s.startswith("models:/"):
-        return "registry"
-    if s.startswith(("http://", "https://")):
-        return "endpoint"
-    if s.startswith("git:"):
-        return "git"
-    if "://" in s:
-        return "unknown"
-    return "local"
+__all__ = ["SourceRef", "Trust", "load_model", "parse_source", "source_kind"]
 
 
 def load_model(
@@ -49,12 +33,8 @@ def load_model(
     """
     if trust is None:
         trust = Trust.nothing() if allow_pickle is False else Trust.cli()
-    if not source or not source.strip():
-        raise SourceError(
-            "The model source is empty.", "Give a path, runs:/..., models:/..., a URL or git:<rev>:<path>."
-        )
-    source = source.strip()
-    kind = source_kind(source)
+    ref = parse_source(source)  # a malformed or empty string fails here, before anything is loaded
+    source, kind = ref.text, ref.kind
     if kind == "run":
         from modelgap.sources.registry import load_run_artifact
 
@@ -71,11 +51,6 @@ def load_model(
         from modelgap.sources.git import load_git
 
         return load_git(source, tracking_uri=tracking_uri, trust=trust)
-    if kind == "unknown":
-        raise SourceError(
-            f"Unknown model source form {source!r}.",
-            "Use a path, runs:/<run>/<path>, models:/<name>@<alias>, http(s)://host/invocations or git:<rev>:<path>.",
-        )
     from modelgap.sources.files import load_local
 
     path = Path(source).expanduser()

@@ -20,6 +20,7 @@ from modelgap.errors import SourceError
 from modelgap.model import LoadedModel
 from modelgap.sources.files import LFS_POINTER_PREFIX, check_readable_file
 from modelgap.sources.origins import Trust
+from modelgap.sources.refs import GitRevisionSource, parse_git_source
 from modelgap.values import one_line
 
 __all__ = ["GitRevisionSource", "RevisionInfo", "list_revisions", "load_git", "parse_git_source"]
@@ -29,12 +30,6 @@ GIT_TIMEOUT_S = 60.0
 _FIELD, _RECORD = "\x1f", "\x1e"
 _LOG_FORMAT = _FIELD.join(["%H", "%h", "%an", "%ae", "%aI", "%s", "%D"]) + _RECORD
 _ROOT: Path | None = None
-
-
-@dataclass(frozen=True)
-class GitRevisionSource:
-    rev: str
-    path: str
 
 
 @dataclass(frozen=True)
@@ -59,20 +54,6 @@ class RevisionInfo:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def parse_git_source(source: str) -> GitRevisionSource:
-    body = source.strip()[len("git:") :]
-    rev, sep, path = body.partition(":")
-    path = path.strip().lstrip("/")
-    if not sep or not rev.strip() or not path:
-        raise SourceError(
-            f"Cannot parse git source {source!r}.", "Use git:<revision>:<path>, e.g. git:HEAD~1:model.skops."
-        )
-    rev = rev.strip()
-    if rev.startswith("-"):
-        raise SourceError(f"{rev!r} is not a git revision.", "Use a branch, tag, SHA or HEAD~N.")
-    return GitRevisionSource(rev, str(PurePosixPath(path)))
 
 
 def load_git(

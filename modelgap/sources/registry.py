@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import atexit
-import re
 import shutil
 import tempfile
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +13,7 @@ from modelgap.errors import SourceError
 from modelgap.model import LoadedModel
 from modelgap.redact import redact_uri
 from modelgap.sources.origins import Trust
+from modelgap.sources.refs import ModelsUri, parse_models_uri, parse_run_uri
 from modelgap.sources.tracking import client_for, mlflow_error, resolve_tracking_uri, using_uri
 
 _DOWNLOAD_ROOT: Path | None = None
@@ -27,38 +26,6 @@ def _download_root() -> Path:
         _DOWNLOAD_ROOT = Path(tempfile.mkdtemp(prefix="modelgap-artifacts-"))
         atexit.register(shutil.rmtree, _DOWNLOAD_ROOT, True)
     return _DOWNLOAD_ROOT
-
-
-@dataclass(frozen=True)
-class ModelsUri:
-    name: str
-    version: str | None = None
-    alias: str | None = None
-    stage: str | None = None
-    logged_model_id: str | None = None
-
-
-_STAGES = {"none", "staging", "production", "archived", "latest"}
-
-
-def parse_models_uri(source: str) -> ModelsUri:
-    body = source[len("models:/") :].strip("/")
-    if re.fullmatch(r"m-[0-9a-f]+", body):
-        return ModelsUri(name="", logged_model_id=body)
-    if "@" in body:
-        name, _, alias = body.partition("@")
-        if name and alias and "/" not in alias:
-            return ModelsUri(name=name, alias=alias)
-    elif "/" in body:
-        name, _, ref = body.rpartition("/")
-        if name and ref.isdigit():
-            return ModelsUri(name=name, version=ref)
-        if name and ref.lower() in _STAGES:
-            return ModelsUri(name=name, stage=ref)
-    raise SourceError(
-        f"Cannot parse model URI {source!r}.",
-        "Use models:/<name>/<version>, models:/<name>@<alias>, models:/<name>/<stage> or models:/m-<id>.",
-    )
 
 
 def load_registry_model(source: str, tracking_uri: str | None, *, trust: Trust) -> LoadedModel:
@@ -79,12 +46,9 @@ def load_registry_model(source: str, tracking_uri: str | None, *, trust: Trust) 
 
 
 def load_run_artifact(source: str, tracking_uri: str | None, *, trust: Trust) -> LoadedModel:
-    m = re.fullmatch(r"runs:/([0-9a-zA-Z]+)/(.+)", source.strip())
-    if not m:
-        raise SourceError(f"Cannot parse run URI {source!r}.", "Use runs:/<run_id>/<artifact path>.")
+    run_id = parse_run_uri(source).run_id  # a typo fails before any store is touched
     uri = resolve_tracking_uri(tracking_uri)
     client = client_for(uri)
-    run_id = m.group(1)
     try:
         run = client.get_run(run_id)
     except Exception as exc:

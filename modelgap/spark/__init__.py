@@ -1,8 +1,10 @@
 """The Spark engine: the same comparison on Apache Spark, for data that outgrows one machine.
 
 Nothing here imports PySpark at module load: the pandas engine never needs it. `engine_builders` swaps the
-builders that have a Spark version (predictions, explanations) into the comparison's builder list; the others
-read the bounded sample the Spark predictions builder collects. See docs/spark.md.
+builders that have a Spark version (predictions, metrics, explanations, data) into the pipeline's builder list
+(modelgap/pipeline.py), by name; the others read the bounded sample the Spark predictions builder collects.
+The Spark versions supply aggregation kernels only: each section is assembled by the pandas engine's code.
+See docs/spark.md.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import TYPE_CHECKING
 from modelgap.errors import ModelgapError
 
 if TYPE_CHECKING:
-    from modelgap.comparison import SectionBuilder
+    from modelgap.pipeline import SectionBuilder
 
 ENGINES = ("pandas", "spark")
 

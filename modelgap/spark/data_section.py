@@ -8,13 +8,12 @@ an unreadable dataset or a failed Spark job becomes a line in the section's erro
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from modelgap.data.drift import ColumnDrift
 from modelgap.data.pairs import DatasetDrift, compare_tables
 from modelgap.data.sampling import TableSample
 from modelgap.data.section import DataEngine, build_data
-from modelgap.errors import ModelgapError
 from modelgap.spark.data_tables import SparkTable, SparkTableReader
 from modelgap.spark.frames import spark_failures
 
@@ -27,8 +26,8 @@ if TYPE_CHECKING:
 class SparkDrift:
     """DataEngine.compare for the Spark engine: Spark measures for two Spark tables, else the pandas engine's."""
 
-    def __init__(self, extra: dict[str, Any]) -> None:
-        self.extra = extra
+    def __init__(self, relative_error: float | None = None) -> None:
+        self.relative_error = relative_error  # approxQuantile's (options.spark.quantile_error)
         self._target: str | None = None
         self._stash: dict[tuple[int, int], ColumnDrift] = {}
 
@@ -43,8 +42,8 @@ class SparkDrift:
             return [self._stash.pop(key)]
         target = self._target
         if target is None or target in columns or target not in reference.columns or target not in current.columns:
-            return compare_spark_columns(reference, current, columns, self.extra)
-        found = compare_spark_columns(reference, current, [*columns, target], self.extra)
+            return compare_spark_columns(reference, current, columns, self.relative_error)
+        found = compare_spark_columns(reference, current, [*columns, target], self.relative_error)
         self._stash[key] = next(d for d in found if d.column == target)
         return [d for d in found if d.column != target]
 
@@ -83,22 +82,20 @@ class SparkDrift:
         return pair
 
 
-def spark_data_engine(spark: SparkSession, extra: dict[str, Any]) -> tuple[DataEngine, SparkTableReader]:
+def spark_data_engine(spark: SparkSession, relative_error: float | None = None) -> tuple[DataEngine, SparkTableReader]:
     """A DataEngine that reads through Spark and measures drift in Spark, and its reader (for cleanup)."""
     reader = SparkTableReader(spark)
-    return DataEngine(read_file=reader.read_file, read_frame=reader.read_frame, compare=SparkDrift(extra)), reader
+    drift = SparkDrift(relative_error)
+    return DataEngine(read_file=reader.read_file, read_frame=reader.read_frame, compare=drift), reader
 
 
 def build_data_spark(comparison: Comparison, progress: ProgressFn) -> None:
-    """Section builder (engine "spark"): comparison.sections.data; never raises for bad data."""
+    """Section builder (engine "spark"): comparison.sections.data; bad data becomes a line in its errors, and a
+    failure of the whole section (no Spark session) is recorded by modelgap.pipeline."""
     from modelgap.spark.session import get_session
 
-    try:
-        spark = get_session(comparison.options.extra.get("spark_master"))
-    except ModelgapError as err:
-        comparison.errors["data"] = err.one_line()
-        return
-    engine, reader = spark_data_engine(spark, comparison.options.extra)
+    spark = get_session(comparison.options.spark.master)
+    engine, reader = spark_data_engine(spark, comparison.options.spark.quantile_error)
     try:
         build_data(comparison, progress, engine)
     finally:

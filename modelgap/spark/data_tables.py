@@ -21,7 +21,7 @@ from modelgap.data.fingerprint import MLFLOW_DIGEST_ROWS, MlflowDigest
 from modelgap.data.sampling import DEFAULT_ROW_BUDGET, TableSample, read_sample, sample_frame
 from modelgap.errors import DataError
 from modelgap.spark.frames import ROW, is_table_name, load_rows, spark_failures
-from modelgap.tables import DEFAULT_CHUNK_ROWS, detect_format, iter_table
+from modelgap.tables import detect_format, iter_table
 from modelgap.values import one_line
 
 if TYPE_CHECKING:
@@ -43,12 +43,10 @@ class SparkTable(TableSample):
         return [c for c in self.df.columns if c != ROW]
 
     def notice(self) -> str | None:
-        if not self.sampled:
-            return None
-        return (
-            f"The {self.label} has {self.n_rows:,} rows: PSI, missing rates, means and category levels use all of "
-            f"them (Spark); KS, Wasserstein and the charts use a uniform random sample of {len(self.frame):,}."
-        )
+        """What the sample covers here: unlike the pandas engine's, most measures use every row."""
+        every = f"The {self.label} has {self.n_rows:,} rows: PSI, missing rates, means and category levels use"
+        some = f"KS, Wasserstein and the charts use a uniform random sample of {len(self.frame):,}."
+        return f"{every} all of them (Spark); {some}" if self.sampled else None
 
 
 def is_csv(source: str) -> bool:
@@ -72,24 +70,18 @@ class SparkTableReader:
         while self.persisted:
             self.persisted.pop().unpersist()
 
-    def read_file(
-        self,
-        path: str | Path,
-        *,
-        label: str,
-        budget: int = DEFAULT_ROW_BUDGET,
-        seed: int = 0,
-        max_rows: int | None = None,
-        chunk_rows: int = DEFAULT_CHUNK_ROWS,
-        digest: bool = True,
-    ) -> TableSample:
-        """A Parquet file/dir/URI or a catalog table in Spark; a CSV file through the pandas engine's reader."""
+    def read_file(self, path: str | Path, **options: Any) -> TableSample:
+        """A Parquet file/dir/URI or a catalog table in Spark; a CSV file through the pandas engine's reader.
+        `options`: read_sample's keywords (label, budget, seed, max_rows, chunk_rows, digest)."""
         source = str(path)
         if is_csv(source):
             self.csv_sources.append(source)
-            return read_sample(
-                path, label=label, budget=budget, seed=seed, max_rows=max_rows, chunk_rows=chunk_rows, digest=digest
-            )
+            return read_sample(path, **options)
+        label: str = options["label"]
+        budget: int = options.get("budget", DEFAULT_ROW_BUDGET)
+        seed: int = options.get("seed", 0)
+        max_rows: int | None = options.get("max_rows")
+        digest: bool = options.get("digest", True)
         if budget < 1:
             raise DataError(f"The row budget for the {label} must be at least 1 (got {budget}).", "Raise the budget.")
         df = load_rows(self.spark, data_path=source, max_rows=max_rows)

@@ -22,7 +22,7 @@ value, i.e. a global sort or a range-partitioned prefix sum of per-value counts 
 n rows per column), and ks_2samp's p-value (which caps the severity) is defined on that sample size too.
 On data within the row budget they equal the pandas engine's numbers exactly.
 
-Relative error of approxQuantile: `extra["spark_quantile_error"]` when given; else 0 (exact order statistics)
+Relative error of approxQuantile: `options.spark.quantile_error` when given; else 0 (exact order statistics)
 for a column with at most EXACT_QUANTILE_ROWS non-missing reference values, APPROX_QUANTILE_ERROR above (exact
 quantiles hold every value of the column in one task's memory). Timestamps are compared as seconds since the
 epoch. Decimals are compared as categories, as the pandas engine reads them (Python Decimal objects).
@@ -36,8 +36,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
-from scipy import stats
 
 from modelgap.data import drift
 from modelgap.data.drift import MAX_LEVELS, MAX_LISTED_LEVELS, PSI_BINS, ColumnDrift
@@ -122,8 +120,7 @@ def _float(v: Any) -> float | None:
     return float(v) if v is not None else None
 
 
-def quantile_error(extra: dict[str, Any], count: int) -> float:
-    given = extra.get("spark_quantile_error")
+def quantile_error(given: float | None, count: int) -> float:
     if given is not None:
         return float(given)
     return 0.0 if count <= EXACT_QUANTILE_ROWS else APPROX_QUANTILE_ERROR
@@ -143,12 +140,12 @@ def _order_stats(count: int) -> list[tuple[int, int, float]]:
     return out
 
 
-def quantile_edges(table: SparkTable, columns: list[str], extra: dict[str, Any]) -> dict[str, np.ndarray]:
+def quantile_edges(table: SparkTable, columns: list[str], relative_error: float | None) -> dict[str, np.ndarray]:
     """Inner PSI edges of each column (numpy's quantile_edges on every non-missing value), cached per table."""
     cached: dict[tuple[str, float], np.ndarray] = table.cache.setdefault("edges", {})
     stats_by_column = column_stats(table)
     dtypes = {f.name: f.dataType for f in table.df.schema.fields}
-    errors = {c: quantile_error(extra, stats_by_column[c].count) for c in columns}
+    errors = {c: quantile_error(relative_error, stats_by_column[c].count) for c in columns}
     groups: dict[tuple[int, float], list[str]] = {}
     for c in columns:
         n = stats_by_column[c].count
@@ -199,10 +196,9 @@ def _count_bins(table: SparkTable, edges: dict[str, np.ndarray]) -> dict[str, np
 
 
 def compare_spark_columns(
-    reference: SparkTable, current: SparkTable, columns: list[str], extra: dict[str, Any] | None = None
+    reference: SparkTable, current: SparkTable, columns: list[str], relative_error: float | None = None
 ) -> list[ColumnDrift]:
     """Drift of `columns` between two SparkTables, most drifted first (drift.compare_frames' order)."""
-    extra = extra or {}
     ref_types = {f.name: f.dataType for f in reference.df.schema.fields}
     cur_types = {f.name: f.dataType for f in current.df.schema.fields}
     ref_stats, cur_stats = column_stats(reference), column_stats(current)
@@ -210,12 +206,7 @@ def compare_spark_columns(
     numeric, categorical = [], []
     for c in columns:
         r, k = ref_stats[c], cur_stats[c]
-        res = ColumnDrift(column=c, kind="numeric", reference_n=r.n, current_n=k.n)
-        res.reference_missing_rate = r.missing / r.n if r.n else None
-        res.current_missing_rate = k.missing / k.n if k.n else None
-        if res.reference_missing_rate is not None and res.current_missing_rate is not None:
-            res.missing_rate_change = res.current_missing_rate - res.reference_missing_rate
-        results[c] = res
+        res = results[c] = drift.new_column(c, (r.n, r.missing), (k.n, k.missing))
         ref_num, cur_num = is_numeric(ref_types[c]), is_numeric(cur_types[c])
         if ref_num and cur_num:
             numeric.append(c)
@@ -223,7 +214,7 @@ def compare_spark_columns(
         categorical.append(c)
         if ref_num != cur_num:
             res.note = f"numbers in the {'reference' if ref_num else 'current'} table only: compared as categories"
-    _numeric(reference, current, numeric, results, extra)
+    _numeric(reference, current, numeric, results, relative_error)
     if categorical:
         counts = level_counts(reference, current, categorical, ref_stats, cur_stats)
         for c in categorical:
@@ -234,7 +225,7 @@ def compare_spark_columns(
             if note:
                 res.note = f"{note}; {res.note}" if res.note else note
     for res in results.values():
-        drift._set_severity(res)
+        drift.set_severity(res)
     return drift.rank_columns([results[c] for c in columns])
 
 
@@ -243,7 +234,7 @@ def _numeric(
     current: SparkTable,
     columns: list[str],
     results: dict[str, ColumnDrift],
-    extra: dict[str, Any],
+    relative_error: float | None,
 ) -> None:
     ref_stats, cur_stats = column_stats(reference), column_stats(current)
     both = []
@@ -253,35 +244,26 @@ def _numeric(
         if ref_stats[c].count and cur_stats[c].count:
             both.append(c)
         else:
-            res.note = "no non-missing values on one side: only the missing rate is compared"
+            res.note = drift.NO_VALUES
     if not both:
         return
-    edges = quantile_edges(reference, both, extra)
+    edges = quantile_edges(reference, both, relative_error)
     ref_bins, cur_bins = bin_counts(reference, edges), bin_counts(current, edges)
     for c in both:
         res = results[c]
         r_shares = ref_bins[c] / max(ref_stats[c].count, 1)
         c_shares = cur_bins[c] / max(cur_stats[c].count, 1)
         res.psi = drift.psi_from_shares(r_shares, c_shares)
-        _distances(res, _sample_numbers(reference.frame, c), _sample_numbers(current.frame, c))
-
-
-def _sample_numbers(frame: pd.DataFrame, column: str) -> np.ndarray:
-    """The finite values of a column of the collected sample (timestamps as seconds, like the Spark side)."""
-    return drift.finite_numbers(frame[column])
+        _distances(res, drift.finite_numbers(reference.frame[c]), drift.finite_numbers(current.frame[c]))
 
 
 def _distances(res: ColumnDrift, ref: np.ndarray, cur: np.ndarray) -> None:
-    """KS and Wasserstein on the samples, as drift._numeric computes them."""
+    """KS and Wasserstein on the samples (finite values, timestamps as seconds, like the Spark side)."""
     if not len(ref) or not len(cur):
         extra = "KS and Wasserstein not computed: no non-missing value in one side's sample"
         res.note = f"{res.note}; {extra}" if res.note else extra
         return
-    ks = stats.ks_2samp(ref, cur)
-    res.ks, res.ks_pvalue = float(ks.statistic), float(ks.pvalue)
-    res.wasserstein = float(stats.wasserstein_distance(ref, cur))
-    std = float(ref.std())
-    res.wasserstein_std = res.wasserstein / std if std > 0 else None
+    drift.distances(res, ref, cur)
 
 
 __all__ = ["MAX_LEVELS", "MAX_LISTED_LEVELS", "compare_spark_columns", "quantile_edges"]

@@ -13,10 +13,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from modelgap.data import drift
-from modelgap.data.drift import IDENTIFIER_MIN_LEVELS, IDENTIFIER_UNIQUE_SHARE, MAX_LEVELS, MAX_LISTED_LEVELS
+from modelgap.data.drift import IDENTIFIER_MIN_LEVELS, MAX_LEVELS, MAX_LISTED_LEVELS
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame
@@ -212,31 +211,22 @@ def _joined_counts(
 
 
 def category_drift(result: ColumnDrift, counts: LevelCounts | None, ref_count: int, cur_count: int) -> None:
-    """drift._categorical from the counts: identifier check, new/vanished levels, PSI and chi-square."""
+    """The pandas engine's categorical assembly (drift.categorical_levels / categorical_table) from the counts."""
     counts = counts or LevelCounts()
-    result.kind = "categorical"
-    n = counts.n_ref_levels
-    if n > IDENTIFIER_MIN_LEVELS and n > IDENTIFIER_UNIQUE_SHARE * ref_count:
-        result.kind = "identifier"
-        result.note = f"looks like an identifier ({n:,} distinct values): distribution not compared"
+    levels = drift.LevelSummary(counts.n_ref_levels, ref_count, cur_count)
+    if not drift.categorical_levels(result, levels):
         return
-    result.n_new_levels, result.n_vanished_levels = counts.n_new, counts.n_vanished
-    result.new_levels = [v for v, _ in counts.new[:MAX_LISTED_LEVELS]]
-    result.vanished_levels = [v for v, _ in counts.vanished[:MAX_LISTED_LEVELS]]
-    if not ref_count or not cur_count:
-        result.note = "no non-missing values on one side: only the missing rate is compared"
-        return
+    new = ([v for v, _ in counts.new], counts.n_new)
+    vanished = ([v for v, _ in counts.vanished], counts.n_vanished)
+    drift.categorical_table(result, levels, new, vanished, lambda: _table(counts))
+
+
+def _table(counts: LevelCounts) -> np.ndarray:
+    """2 x levels counts (drift.category_table's form): the largest levels, the rest pooled from the totals."""
     top = counts.top
     if counts.n_levels > MAX_LEVELS:
         head = top[: MAX_LEVELS - 1]
         rest_r = counts.ref_total - sum(x[1] for x in head)
         rest_c = counts.cur_total - sum(x[2] for x in head)
         top = [*head, ("(other)", rest_r, rest_c)]
-    table = np.array([[x[1] for x in top], [x[2] for x in top]], dtype=float)
-    shares = table / table.sum(axis=1, keepdims=True)
-    result.psi = drift.psi_from_shares(shares[0], shares[1])
-    if table.shape[1] < 2:
-        result.chi2, result.chi2_pvalue = 0.0, 1.0
-    else:
-        chi = stats.chi2_contingency(table, correction=False)
-        result.chi2, result.chi2_pvalue = float(chi.statistic), float(chi.pvalue)
+    return np.array([[x[1] for x in top], [x[2] for x in top]], dtype=float)

@@ -22,7 +22,7 @@ from modelgap.explanations.agnostic import AgnosticSettings
 from modelgap.explanations.compare import ExplanationComparison, Importance, compare_explanations
 from modelgap.explanations.engine import AGNOSTIC_METHOD
 from modelgap.explanations.outputs import targets_of
-from modelgap.explanations.result import Explanation, assemble, check_additivity
+from modelgap.explanations.result import Explanation, build_explanation
 from modelgap.explanations.rows import RowSelection, global_rows
 from modelgap.explanations.section import (
     ExplainPlan,
@@ -58,7 +58,7 @@ def explain_comparison_spark(comparison: Comparison, progress: ProgressFn) -> Ex
         return None
     from modelgap.spark.session import get_session
 
-    spark = get_session(comparison.options.extra.get("spark_master"))
+    spark = get_session(comparison.options.spark.master)
     plan = explain_plan(comparison)
     progress(f"Spark: explaining {len(rows):,} rows on the executors", 0.05)
     start = time.perf_counter()
@@ -206,29 +206,24 @@ def _explanation(
         values[i, :, j] = np.asarray(vector, dtype=float)
         base[i, j] = float(b)
         outputs[i, j] = float(out)
-    frames, bases, outs = assemble(values, base, outputs, index=index, features=features, targets=targets)
     method = str(meta["method"].iloc[0]) if len(meta) else AGNOSTIC_METHOD
     part_notes = [list(n) for n in meta["notes"] if n is not None]
     notes = list(dict.fromkeys(note for listed in part_notes for note in listed))
     agnostic_rows = plan.settings.agnostic.max_rows
     if method == AGNOSTIC_METHOD and len(X) > agnostic_rows:
         notes.append(f"Model-agnostic SHAP explained the first {agnostic_rows} of {len(X)} rows (row budget).")
-    stopped = bool(meta["stopped"].astype(bool).any()) if len(meta) else False
-    if stopped:
-        notes.append(f"Stopped early: {n} of {len(X)} rows explained.")
-    return Explanation(
-        values=frames,
-        base_values=bases,
-        outputs=outs,
+    return build_explanation(
+        values,
+        base,
+        outputs,
+        explained=X.loc[index],
+        n_requested=len(X),
         output=plan.output,
         method=method,
         targets=targets,
         class_labels=labels,
         features=features,
-        X=X.loc[index],
-        additivity=check_additivity(frames, bases, outs),
-        n_requested=len(X),
-        stopped=stopped,
+        stopped=bool(meta["stopped"].astype(bool).any()) if len(meta) else False,
         seconds=seconds,
         notes=notes,
     )

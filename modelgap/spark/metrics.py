@@ -27,7 +27,15 @@ import numpy as np
 import pandas as pd
 
 from modelgap.predictions.measures import RowOutputs
-from modelgap.predictions.metrics import EPS, MetricsComparison, MetricValue, compare_metrics
+from modelgap.predictions.metrics import (
+    EPS,
+    NO_PROBABILITIES,
+    MetricsComparison,
+    MetricValue,
+    compare_metrics,
+    excluded_note,
+    undefined_note,
+)
 from modelgap.predictions.result import PredictionComparison
 from modelgap.spark.scoring import DEPLOYED, DEPLOYED_PROBA, REPO, REPO_PROBA, TARGET, ScoreSpec
 
@@ -67,8 +75,7 @@ def whole_data_metrics(scored: DataFrame, spec: ScoreSpec, classes: list[Any]) -
     averages = [_num(v) for v in row[2:]]
     notes: list[str] = []
     if n < n_total:
-        what = "a missing label or one neither model knows" if classification else "a missing target"
-        notes.append(f"{n_total - n:,} rows with {what} were left out of the metrics.")
+        notes.append(excluded_note(n_total - n, classification))
     labelled = scored.where(usable)
     if classification:
         values = _classification(labelled, spec, len(classes), n, averages, notes)
@@ -76,7 +83,7 @@ def whole_data_metrics(scored: DataFrame, spec: ScoreSpec, classes: list[Any]) -
         values = _regression(n, averages)
     for name, (r, d) in values.items():
         if not (math.isfinite(r) and math.isfinite(d)):
-            notes.append(f"{name} is not defined on these labels (e.g. only one class present); left out.")
+            notes.append(undefined_note(name))
     return WholeMetrics(spec.alignment.task, values, n, n_total - n, notes)
 
 
@@ -123,7 +130,7 @@ def _classification(
         out["roc_auc"] = _roc_auc(labelled, n, k) if n else (NAN, NAN)
         out["log_loss"] = (log_loss[0], log_loss[1])
     else:
-        notes.append("ROC AUC and log loss need probabilities from both models; a model gives labels only.")
+        notes.append(NO_PROBABILITIES)
     f1 = [_f1(counts, k) if n else NAN for counts in confusion]
     out["f1"] = (f1[0], f1[1])
     return out
@@ -303,17 +310,9 @@ def with_whole_points(sample: MetricsComparison, whole: WholeMetrics) -> Metrics
         else:
             notes.append(f"{name}: no interval (not defined on the uniform sample's labels).")
         metrics[name] = MetricValue(name, r, d, delta, low, high)
-    return MetricsComparison(
-        task=whole.task,
-        metrics=metrics,
-        n_rows=whole.n_rows,
-        n_excluded=whole.n_excluded,
-        n_resamples=sample.n_resamples,
-        resample_rows=sample.resample_rows,
-        confidence=sample.confidence,
-        seed=sample.seed,
-        notes=notes,
-    )
+    # the sample's bootstrap settings (resamples, resample rows, confidence, seed) with the whole-data values
+    counts = {"n_rows": whole.n_rows, "n_excluded": whole.n_excluded}
+    return dataclasses.replace(sample, task=whole.task, metrics=metrics, notes=notes, **counts)
 
 
 def coverage_note(metrics: MetricsComparison, sample: int) -> str:

@@ -2,11 +2,11 @@
 in Spark, and only bounded pieces collected to the driver.
 
 Collected: the `top` rows (top_n), the crosstab (classes x classes), the histogram (40 counts), the slice
-counts (at most ~22 per input column), and the uniform sample (at most `--max-rows` or extra["sample_rows"],
-default 100,000 rows, plus the top rows) with its per-row outputs. The per-row table, the slice definitions and
-the surrogate rules come from that sample through the pandas engine's own functions, so they equal the pandas
-engine's when the sample holds every row; slice counts (slices.py) and, with a target, metric point values
-(metrics.py) cover every row.
+counts (at most ~22 per input column), and the uniform sample (at most `--max-rows` or
+`options.predictions.sample_rows`, default 100,000 rows, plus the top rows) with its per-row outputs. The
+per-row table, the slice definitions and the surrogate rules come from that sample through the pandas engine's
+own functions, so they equal the pandas engine's when the sample holds every row; slice counts (slices.py) and,
+with a target, metric point values (metrics.py) cover every row.
 """
 
 from __future__ import annotations
@@ -18,14 +18,13 @@ import pandas as pd
 
 from modelgap.model import LoadedModel
 from modelgap.predictions import measures
+from modelgap.predictions.assembly import WholeData, assemble, finish, pick_tolerance
 from modelgap.predictions.classes import CodeBook, align_classes
 from modelgap.predictions.measures import RowOutputs
 from modelgap.predictions.predict import LABEL_CHECK_ROWS, SidePredictor
-from modelgap.predictions.result import PredictionComparison, RowCap
+from modelgap.predictions.result import PredictionComparison
 from modelgap.predictions.schema import InputPlan, plan_inputs, prepare_chunk, unseen_notes
-from modelgap.predictions.section import DEFAULT_SAMPLE_ROWS
-from modelgap.predictions.slices import fmt_number
-from modelgap.predictions.surrogate import fit_surrogate
+from modelgap.predictions.slices import Slice
 from modelgap.spark import aggregates
 from modelgap.spark.frames import ROW, load_rows, require_rows, spark_failures, unwrap_executor_error
 from modelgap.spark.metrics import WholeMetrics, whole_data_metrics
@@ -143,89 +142,65 @@ def _check_head(
 def _measure(
     scored: DataFrame, plan: InputPlan, spec: ScoreSpec, options: CompareOptions, report: ProgressFn
 ) -> tuple[PredictionComparison, pd.DataFrame]:
-
+    """The Spark kernels (whole-data aggregates, the collected sample) fed to the shared assembly."""
     alignment = spec.alignment
     classification = alignment.is_classification
     classes = list(spec.codebook.classes) if spec.codebook is not None else []
-    notes: list[str] = []
-    tolerance = options.tolerance
-    tolerance_is_default = False
-    if classification:
-        tolerance = None
-    elif tolerance is None:
-        tolerance = aggregates.default_tolerance(scored)
-        tolerance_is_default = True
-        notes.append(
-            f"Tolerance {fmt_number(tolerance)} = 1% of the standard deviation of the deployed model's predictions."
-        )
+    tolerance, is_default, notes = pick_tolerance(
+        classification, options.tolerance, lambda: aggregates.default_tolerance(scored)
+    )
     disagree = aggregates.disagree_column(classification, tolerance)
     head = aggregates.headline(scored, disagree)
-    n = int(head["n"])
+    n, n_dis = int(head["n"]), int(head["n_dis"] or 0)
     require_rows(n, None)
     report(f"Spark: compared {n:,} rows", 0.6)
     _count_unseen(scored, plan)
-    binary = classification and len(classes) == 2
-    positive = classes[1] if binary else None
     histogram = None
     if int(head["n_diff"] or 0) > 0:
-        what = _histogram_what(classification, len(classes), positive)
+        positive = classes[1] if classification and len(classes) == 2 else None
+        what = measures.histogram_what(classification, len(classes), positive)
         histogram = aggregates.histogram(scored, float(head["diff_min"]), float(head["diff_max"]), what)
-    elif classification:
-        notes.append("No probability-difference histogram: a model gives labels only.")
-    sample_rows = max(1, options.max_rows or int(options.extra.get("sample_rows") or DEFAULT_SAMPLE_ROWS))
+    sample_rows = max(1, options.max_rows or options.predictions.sample_rows)
     top = aggregates.top_rows(scored, disagree, options.top_n, classes, classification)
     report("Spark: collecting the sample", 0.8)
     frame, uniform = _collect_sample(scored, n, sample_rows, [t["row"] for t in top])
-    outputs = _row_outputs(frame, spec, classes)
-    positions = frame.index.to_numpy(dtype=np.int64)
-    local_disagree = measures.disagrees(outputs, tolerance)
-    rows = measures.rows_frame(outputs, np.arange(len(frame)), local_disagree)
-    rows.index = pd.Index(positions, name="row")
     tally = {key: dict(counts) for key, counts in plan.unseen.items()}
     sample = sample_inputs(frame, plan)
     plan.unseen.clear()
     plan.unseen.update(tally)  # converting the sample must not count its levels twice
-    columns = [c for c in plan.input_columns if c in sample.columns]
-    in_uniform = np.asarray(frame.index.isin(uniform))
-    inputs = sample.loc[uniform, columns] if len(uniform) < len(sample) else sample[columns]
-    capped = len(uniform) < n
-    result = SparkPredictionComparison(
-        task=alignment.task,
+    whole = WholeData(
         n_rows=n,
-        n_disagreements=int(head["n_dis"] or 0),
-        disagreement_rate=int(head["n_dis"] or 0) / n,
+        n_disagreements=n_dis,
         mean_abs_diff=float(head["mean_abs"]) if head["mean_abs"] is not None else 0.0,
         max_abs_diff=float(head["max_abs"]) if head["max_abs"] is not None else 0.0,
         top=top,
-        top_n=options.top_n,
-        seed=options.seed,
-        rows=rows,
-        outputs=outputs,
-        classes=classes,
-        tolerance=tolerance,
-        tolerance_is_default=tolerance_is_default,
-        compared_on=outputs.compared_on,
-        positive_class=positive,
         crosstab=aggregates.crosstab(scored, classes) if classification else None,
         diff_histogram=histogram,
         flips=aggregates.flips(scored) if classification and spec.target is not None else None,
-        slices=whole_data_slices(
-            scored, disagree, plan, inputs, local_disagree[in_uniform], n, int(head["n_dis"] or 0)
-        ),
-        surrogate=fit_surrogate(inputs, local_disagree[in_uniform], seed=options.seed),
-        input_columns=list(plan.input_columns),
-        uniform_rows=uniform,
-        notes=notes,
     )
-    result.row_cap = RowCap(n, options.max_rows, len(uniform), capped)
+
+    def slices(inputs: pd.DataFrame, uniform_disagree: np.ndarray) -> list[Slice]:
+        return whole_data_slices(scored, disagree, plan, inputs, uniform_disagree, n, n_dis)
+
+    result = assemble(
+        whole,
+        _row_outputs(frame, spec, classes),
+        np.arange(len(frame)),  # the collected outputs are the sample's rows, in order
+        sample,
+        uniform,
+        input_columns=plan.input_columns,
+        tolerance=tolerance,
+        tolerance_is_default=is_default,
+        top_n=options.top_n,
+        seed=options.seed,
+        notes=notes,
+        slices=slices,
+        result_type=SparkPredictionComparison,
+    )
+    capped = finish(result, alignment, plan, max_rows=options.max_rows)
     if capped and spec.target is not None:  # while `scored` is persisted; the metrics builder reads it
         report("Spark: metrics over every labelled row", 0.9)
         result.whole_metrics = whole_data_metrics(scored, spec, classes)
-    result.class_matching = list(alignment.matched)
-    result.columns_only_in_repo = list(plan.columns_only_in_repo)
-    result.columns_only_in_deployed = list(plan.columns_only_in_deployed)
-    if options.max_rows is not None and n >= options.max_rows:
-        result.notes.append(f"At most the first {options.max_rows:,} rows of the data were read (--max-rows).")
     if capped:
         result.notes.append(
             f"Spark engine: the headline numbers, top rows, cross-tab, histogram, flips and slice counts use all "
@@ -332,7 +307,7 @@ def build_predictions_spark(comparison: Comparison, progress: ProgressFn) -> Non
         return
     from modelgap.spark.session import get_session
 
-    spark = get_session(comparison.options.extra.get("spark_master"))
+    spark = get_session(comparison.options.spark.master)
     result, sample = compare_predictions_spark(
         comparison.repo,
         comparison.deployed,
@@ -344,15 +319,6 @@ def build_predictions_spark(comparison: Comparison, progress: ProgressFn) -> Non
     )
     comparison.sections.predictions = result
     comparison.sample = sample  # the metrics builder (modelgap.spark.metrics) notes what its numbers cover
-
-
-def _histogram_what(classification: bool, k: int, positive: Any) -> str:
-    """The histogram's caption, worded as measures.diff_histogram words it."""
-    if not classification:
-        return "repo - deployed prediction"
-    if k == 2:
-        return f"repo - deployed probability of class {positive!r}"
-    return "repo - deployed probability of the class that changed most"
 
 
 def _level_text(value: Any) -> str:
