@@ -66,3 +66,16 @@ def test_the_probe_measures_a_real_window() -> None:
     after = cpu_sample()
     assert after.own > before.own
     assert 0.0 <= busy_elsewhere(before, after) <= (os.cpu_count() or 1) + 0.1
+
+
+def test_a_busy_helper_is_refused_at_once_or_awaited_when_asked() -> None:
+    import threading
+
+    from modelgap.explanations.parallel import Helper
+
+    helper = Helper()
+    assert helper.acquire()
+    assert not helper.acquire()  # another run holds it: the rule's choice runs here instead
+    threading.Timer(0.3, helper.release, kwargs={"broken": True}).start()
+    assert helper.acquire(wait_seconds=10)  # 2 workers fixed by the settings wait for the other run to end
+    helper.release(broken=True)

@@ -27,6 +27,7 @@ Split = Literal["none", "threads", "processes"]
 
 MIN_CHUNK_SECONDS = 0.05  # shared chunks: small enough that neither worker waits long for the other at the end
 MAX_CHUNK_SECONDS = 1.0  # ... and no longer than this, so progress moves and a stop is heard
+HELPER_WAIT_SECONDS = 120.0  # 2 workers fixed by the settings: how long to wait for the helper to be free
 GUIDE = 4  # a shared chunk takes 1/GUIDE of the rows left (guided self-scheduling)
 
 
@@ -150,7 +151,8 @@ def _with_helper(
 ) -> ChunkResult:
     """The rest shared with the helper process when the rule says so (and the helper is free), else here."""
     helper = parallel.HELPER
-    if workers == 1 or not parallel.main_is_safe() or not helper.acquire():
+    # 2 workers fixed by the settings wait for a run elsewhere (another session's) to free the helper
+    if workers == 1 or not parallel.main_is_safe() or not helper.acquire(HELPER_WAIT_SECONDS if workers else 0.0):
         reason = "fixed by the settings" if workers == 1 else "the helper process is not available"
         return done.result(_serial(fn, X, first, size, done, should_stop), Choice(1, reason), False)
     broken = False

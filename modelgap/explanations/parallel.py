@@ -130,8 +130,10 @@ class Helper:
         self._timer: threading.Timer | None = None
         self._warm = False
 
-    def acquire(self) -> bool:
-        if not self._lock.acquire(blocking=False):
+    def acquire(self, wait_seconds: float = 0.0) -> bool:
+        """Take the helper for one run; wait up to `wait_seconds` for another run (another session) to end."""
+        taken = self._lock.acquire(timeout=wait_seconds) if wait_seconds > 0 else self._lock.acquire(blocking=False)
+        if not taken:
             return False
         if self._timer is not None:
             self._timer.cancel()
