@@ -9,7 +9,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-warnings.filterwarnings("ignore")
+# Fitting the small models warns from the libraries themselves (convergence, feature names); only theirs.
+warnings.filterwarnings("ignore", module="(sklearn|lightgbm|xgboost|mlflow)")
 
 SKOPS_TRUSTED = [
     "sklearn.tree._tree.Tree",

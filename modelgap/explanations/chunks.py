@@ -12,7 +12,7 @@ import math
 import pickle
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -27,6 +27,7 @@ Split = Literal["none", "threads", "processes"]
 
 MIN_CHUNK_SECONDS = 0.05  # shared chunks: small enough that neither worker waits long for the other at the end
 MAX_CHUNK_SECONDS = 1.0  # ... and no longer than this, so progress moves and a stop is heard
+HELPER_QUEUE = 2  # chunks queued in the helper: the next is there when it finishes one
 HELPER_WAIT_SECONDS = 120.0  # 2 workers fixed by the settings: how long to wait for the helper to be free
 GUIDE = 4  # a shared chunk takes 1/GUIDE of the rows left (guided self-scheduling)
 
@@ -183,7 +184,8 @@ def _shared(
     should_stop: StopCallback | None,
     wait_for_helper: bool,
 ) -> tuple[bool, bool, bool]:
-    """Rows from `first` on, taken from the front by this process and the helper (one chunk in flight there).
+    """Rows from `first` on, taken from the front by this process and the helper (up to HELPER_QUEUE chunks
+    queued there, so it never idles while this process finishes a chunk of its own).
 
     Returns (stopped, helper used, helper broken). A chunk the helper fails is explained here. With
     `wait_for_helper` (2 workers fixed by the settings) the work waits for the helper's start.
@@ -194,7 +196,7 @@ def _shared(
     high = max(low, math.ceil(MAX_CHUNK_SECONDS / max(per_row, 1e-9)))
     next_row = first
     redo: list[tuple[int, int]] = []
-    inflight: tuple[Future[Any], int, int] | None = None
+    inflight: list[tuple[Future[Any], int, int]] = []
     used = broken = stopped = False
 
     def claim() -> tuple[int, int]:
@@ -223,18 +225,18 @@ def _shared(
         return _serial(fn, X, first, size, done, should_stop), False, True
     try:
         while True:
-            if inflight is not None and inflight[0].done():
-                job, inflight = inflight, None
+            for job in [j for j in inflight if j[0].done()]:
+                inflight.remove(job)
                 collect(job)
             if should_stop and should_stop():
                 stopped = True
                 break
             ready = install.done() and install.exception() is None
             broken = broken or (install.done() and install.exception() is not None)
-            if ready and not broken and inflight is None and next_row < n:
+            while ready and not broken and len(inflight) < HELPER_QUEUE and next_row < n:
                 s, e = claim()
                 try:
-                    inflight = (helper.submit(_rows(X, s, e)), s, e)
+                    inflight.append((helper.submit(_rows(X, s, e)), s, e))
                 except Exception:  # noqa: BLE001 - the pool broke between chunks
                     broken = True
                     redo.append((s, e))
@@ -244,15 +246,16 @@ def _shared(
             elif next_row < n:
                 s, e = claim()
                 done.take(s, e, fn(_rows(X, s, e)))
-            elif inflight is not None:
-                wait([inflight[0]], timeout=0.05)
+            elif inflight:
+                wait([j[0] for j in inflight], timeout=0.05, return_when=FIRST_COMPLETED)
             else:
                 break
     finally:
-        if inflight is not None:  # stopped (or failed here) with a chunk in the helper: short, so wait for it
-            wait([inflight[0]], timeout=MAX_CHUNK_SECONDS * 5)
-            if inflight[0].done():
-                collect(inflight)
-            else:
-                broken = True
+        if inflight:  # stopped (or failed here) with chunks in the helper: short, so wait for them
+            wait([j[0] for j in inflight], timeout=MAX_CHUNK_SECONDS * 5 * len(inflight))
+            for job in inflight:
+                if job[0].done():
+                    collect(job)
+                else:
+                    broken = True
     return stopped, used, broken
