@@ -6,29 +6,39 @@
 
 from __future__ import annotations
 
-import streamlit as st
 
-from components import cards, compute, sidebar, state
+def main() -> None:
+    import streamlit as st
 
-st.set_page_config(page_title="modelgap", page_icon=":material/difference:", layout="wide")
-cards.page_style()
+    from components import cards, compute, sidebar, state
 
-page = st.navigation(
-    [
-        st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", url_path="overview", default=True),
-        st.Page("pages/parameters.py", title="Parameters", icon=":material/tune:", url_path="parameters"),
-        st.Page("pages/predictions.py", title="Predictions", icon=":material/query_stats:", url_path="predictions"),
-        st.Page("pages/explanations.py", title="Explanations", icon=":material/insights:", url_path="explanations"),
-        st.Page("pages/data.py", title="Data", icon=":material/dataset:", url_path="data"),
-        st.Page("pages/retraining.py", title="Retraining", icon=":material/model_training:", url_path="retraining"),
-        st.Page("pages/report.py", title="Report", icon=":material/summarize:", url_path="report"),
-    ]
-)
+    st.set_page_config(page_title="modelgap", page_icon=":material/difference:", layout="wide")
+    cards.page_style()
 
-wanted = state.read_url(defaults=compute.demo_spec())
-if wanted is not None:  # the URL changed within this session (back button, edited link): apply it like a picker
-    compute.apply(wanted)
-comparison = compute.current_comparison(show_error=True)
-state.write_url()
-sidebar.render(comparison)
-page.run()
+    page = st.navigation(
+        [
+            st.Page(
+                "pages/overview.py", title="Overview", icon=":material/dashboard:", url_path="overview", default=True
+            ),
+            st.Page("pages/parameters.py", title="Parameters", icon=":material/tune:", url_path="parameters"),
+            st.Page("pages/predictions.py", title="Predictions", icon=":material/query_stats:", url_path="predictions"),
+            st.Page("pages/explanations.py", title="Explanations", icon=":material/insights:", url_path="explanations"),
+            st.Page("pages/data.py", title="Data", icon=":material/dataset:", url_path="data"),
+            st.Page("pages/retraining.py", title="Retraining", icon=":material/model_training:", url_path="retraining"),
+            st.Page("pages/report.py", title="Report", icon=":material/summarize:", url_path="report"),
+        ]
+    )
+
+    wanted = state.read_url(defaults=compute.demo_spec())
+    if wanted is not None:  # the URL changed within this session (back button, edited link): apply it like a picker
+        compute.apply(wanted)
+    comparison = compute.current_comparison(show_error=True)
+    state.write_url()
+    sidebar.render(comparison)
+    page.run()
+
+
+# Streamlit runs this file as "__main__". A worker process (the SHAP helper, retraining's workers) re-imports
+# it as "__mp_main__": it must not run the app there, and the guard tells those workers that it is safe.
+if __name__ == "__main__":
+    main()

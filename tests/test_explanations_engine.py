@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+import types
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -244,8 +247,13 @@ def test_two_worker_processes_give_the_serial_result(monkeypatch: pytest.MonkeyP
     model = loaded(est)
     serial = explain(model, X, output="probability", background=None, settings=ExplainSettings(parallel=False))
     monkeypatch.setattr(chunks, "MIN_CHUNK_SECONDS", 0.0)  # small shared chunks: both processes take some
+    # As in the app: Streamlit installs a module of its own as __main__, with app.py as its file; the helper
+    # re-imports app.py as __mp_main__, which its guard keeps from running the app
+    streamlit_main = types.ModuleType("__main__")
+    streamlit_main.__file__ = str(Path(__file__).resolve().parent.parent / "app.py")
+    monkeypatch.setitem(sys.modules, "__main__", streamlit_main)
     parallel = explain(model, X, output="probability", background=None, settings=ExplainSettings(workers=2))
-    assert any("worker processes" in n for n in parallel.notes)
+    assert any("worker processes" in n for n in parallel.notes), parallel.notes
     assert not any("worker processes" in n for n in serial.notes)
     pd.testing.assert_frame_equal(parallel.values["1"], serial.values["1"])
     direct = np.asarray(shap.TreeExplainer(est).shap_values(X.to_numpy(dtype=np.float32)))[:, :, 1]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -79,3 +80,23 @@ def test_a_busy_helper_is_refused_at_once_or_awaited_when_asked() -> None:
     threading.Timer(0.3, helper.release, kwargs={"broken": True}).start()
     assert helper.acquire(wait_seconds=10)  # 2 workers fixed by the settings wait for the other run to end
     helper.release(broken=True)
+
+
+def test_workers_may_start_under_the_app_but_not_under_an_unguarded_script(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Streamlit's __main__ is a module of its own whose file is the script: app.py guards itself, so the
+    helper may re-import it; a script without the guard would run again in every worker, so it stays serial."""
+    import sys
+    import types
+
+    from modelgap.explanations.parallel import main_is_safe
+
+    fake = types.ModuleType("__main__")
+    monkeypatch.setitem(sys.modules, "__main__", fake)
+    fake.__file__ = str(Path(__file__).resolve().parent.parent / "app.py")
+    assert main_is_safe()
+    unguarded = tmp_path / "script.py"
+    unguarded.write_text("import modelgap\nprint('runs again in every worker')\n")
+    fake.__file__ = str(unguarded)
+    assert not main_is_safe()
