@@ -23,8 +23,9 @@ import threading
 import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
+
+from modelgap.processes import main_is_safe  # noqa: F401 - chunks asks parallel.main_is_safe()
 
 COLD_START_SECONDS = 3.0  # fork server + shap import in the helper, measured on the 2-core machine when idle
 WARM_START_SECONDS = 0.05  # a running helper: one round trip
@@ -201,18 +202,3 @@ def _context() -> Any:
     if sys.platform.startswith("linux"):
         return multiprocessing.get_context("forkserver")
     return multiprocessing.get_context("spawn")
-
-
-def main_is_safe() -> bool:
-    """A helper re-runs the main script unless it is a module (-m) or guards itself with
-    `if __name__ == "__main__":` (as retraining's workers check); without the guard, stay in this process."""
-    main = sys.modules.get("__main__")
-    if main is None or getattr(main, "__spec__", None) is not None:
-        return True
-    path = getattr(main, "__file__", None)
-    if not path:
-        return True  # an interactive session or python -c
-    try:
-        return "__main__" in Path(path).read_text(encoding="utf-8", errors="ignore")
-    except OSError:
-        return False

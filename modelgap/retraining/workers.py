@@ -19,12 +19,12 @@ import warnings
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from modelgap.model import Task
+from modelgap.processes import main_is_safe
 from modelgap.retraining.measure import Outputs, outputs_of_estimator
 
 MAX_WORKERS = 2
@@ -108,7 +108,7 @@ def choose_workers(n_tasks: int, requested: int | None = None) -> tuple[int, str
         if load >= cores - 0.5:
             return 1, f"serially: the machine's {cores} cores were already busy (load {load:.1f})"
         n = min(MAX_WORKERS, cores, n_tasks)
-    if n > 1 and not _main_is_safe():
+    if n > 1 and not main_is_safe():
         return 1, 'serially: the running script has no `if __name__ == "__main__":` guard, which workers need'
     return n, f"in {n} worker processes" if n > 1 else "serially"
 
@@ -118,21 +118,6 @@ def _load() -> float:
         return os.getloadavg()[0]
     except OSError:
         return 0.0
-
-
-def _main_is_safe() -> bool:
-    """Worker processes re-run the main script unless it is a module (-m) or guards itself with
-    `if __name__ == "__main__":`; a script without that guard would run (and write) again in each worker."""
-    main = sys.modules.get("__main__")
-    if main is None or getattr(main, "__spec__", None) is not None:
-        return True
-    path = getattr(main, "__file__", None)
-    if not path:
-        return True  # an interactive session or python -c
-    try:
-        return "__main__" in Path(path).read_text(encoding="utf-8", errors="ignore")
-    except OSError:
-        return False
 
 
 def _context() -> Any:
