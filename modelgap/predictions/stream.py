@@ -65,6 +65,41 @@ class _Reservoir:
         return self.frames[0].sort_index()
 
 
+class _RowArrays:
+    """Per-row arrays filled in place when the row count is known beforehand, so the end needs no second copy
+    of every row's outputs (the peak halves); chunks are joined at the end when it is not known, or when the
+    count was an estimate the data outgrew (a CSV whose fields hold newlines)."""
+
+    def __init__(self, total: int | None) -> None:
+        self.total = total if total and total > 0 else None
+        self.filled: dict[str, np.ndarray] = {}
+        self.parts: dict[str, list[np.ndarray]] = {}
+        self.n = 0
+
+    def add(self, block: dict[str, np.ndarray]) -> None:
+        m = len(next(iter(block.values())))
+        for name, values in block.items():
+            arr = self.filled.get(name)
+            if arr is None and self.n == 0 and self.total is not None:
+                arr = self.filled[name] = np.empty((self.total, *values.shape[1:]), dtype=values.dtype)
+            if (
+                arr is not None
+                and self.n + m <= len(arr)
+                and (arr.dtype, arr.shape[1:]) == (values.dtype, values.shape[1:])
+            ):
+                arr[self.n : self.n + m] = values
+                continue
+            if arr is not None:  # past the count, or another dtype: what is filled, then chunks joined at the end
+                self.parts[name] = [arr[: self.n]]
+                del self.filled[name]
+            self.parts.setdefault(name, []).append(values)
+        self.n += m
+
+    def joined(self) -> dict[str, np.ndarray]:
+        out = {name: arr[: self.n] for name, arr in self.filled.items()}
+        return out | {name: np.concatenate(values) for name, values in self.parts.items()}
+
+
 def frame_chunks(data: pd.DataFrame, chunk_rows: int, max_rows: int | None) -> Iterator[pd.DataFrame]:
     """A caller-supplied frame in chunks, indexed by 0-based row position like `iter_table`."""
     n = len(data) if max_rows is None else min(len(data), max_rows)
@@ -91,7 +126,7 @@ def stream(
     report = progress or (lambda _m, _f: None)
     codebook = CodeBook(alignment) if alignment.is_classification else None
     keep_proba = target is not None and alignment.uses_probabilities
-    parts: dict[str, list[np.ndarray]] = {}
+    rows = _RowArrays(total_rows)
     reservoir = _Reservoir(sample_rows, seed)
     top: pd.DataFrame | None = None
     plan: InputPlan | None = None
@@ -113,8 +148,7 @@ def stream(
         block = _block(r, d, alignment, keep_proba)
         if target is not None:
             block["target"] = _target(chunk[target], codebook)
-        for name, values in block.items():
-            parts.setdefault(name, []).append(values)
+        rows.add(block)
         kept = frame.assign(**{target: chunk[target]}) if target is not None else frame
         reservoir.add(kept)
         top = _top_candidates(top, kept, block["abs_diff"], top_n)
@@ -122,7 +156,7 @@ def stream(
         report(f"Predicted {n:,} rows" + (f" of {total_rows:,}" if total_rows else ""), _fraction(n, total_rows))
     if plan is None or n == 0:
         raise DataError("The data has no rows to compare.", "Use sample data with at least one row and a header.")
-    outputs = _outputs(parts, alignment, codebook, keep_proba)
+    outputs = _outputs(rows.joined(), alignment, codebook, keep_proba)
     sample = reservoir.result()
     uniform = sample.index
     if top is not None and len(sample) < n:
@@ -180,9 +214,8 @@ def _top_candidates(top: pd.DataFrame | None, frame: pd.DataFrame, abs_diff: np.
 
 
 def _outputs(
-    parts: dict[str, list[np.ndarray]], alignment: ClassAlignment, codebook: CodeBook | None, keep_proba: bool
+    joined: dict[str, np.ndarray], alignment: ClassAlignment, codebook: CodeBook | None, keep_proba: bool
 ) -> RowOutputs:
-    joined = {name: np.concatenate(values) for name, values in parts.items()}
     if not alignment.is_classification:
         compared_on = "values"
     else:
