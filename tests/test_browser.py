@@ -59,17 +59,22 @@ def metric(page: Any, label: str) -> Any:
 
 
 def choose(page: Any, widget_key: str, option: re.Pattern[str]) -> None:
-    """Pick an option of the selectbox with this key (Streamlit puts `st-key-<key>` on its container)."""
+    """Pick an option of the selectbox with this key (Streamlit puts `st-key-<key>` on its container).
+
+    A rerun redraws the selectbox and detaches its open list, and the combobox ignores a click that lands while
+    its expander is still opening: wait for the run to settle, and open and pick again if either happened."""
     box = page.locator(f".st-key-{re.sub(r'[^a-zA-Z0-9_-]', '-', widget_key)} input")
     options = page.get_by_role("option")
-    for _attempt in range(3):  # the combobox ignores a click that lands while its expander is still opening
+    for _attempt in range(4):
+        settled(page)
         box.click()
         try:
             options.first.wait_for(state="visible", timeout=5_000)
-            break
+            options.filter(has_text=option).first.click(timeout=10_000)
+            return
         except PlaywrightTimeoutError:
             page.keyboard.press("Escape")
-    options.filter(has_text=option).first.click()
+    raise AssertionError(f"could not pick {option.pattern!r} in the selectbox {widget_key!r}")
 
 
 def shot(page: Any, artifacts_dir: Path, name: str) -> None:
