@@ -90,7 +90,7 @@ def test_workers_may_start_under_the_app_but_not_under_an_unguarded_script(
     import sys
     import types
 
-    from modelgap.explanations.parallel import main_is_safe
+    from modelgap.processes import main_is_safe
 
     fake = types.ModuleType("__main__")
     monkeypatch.setitem(sys.modules, "__main__", fake)

@@ -21,6 +21,7 @@ import numpy as np
 from modelgap.explanations import parallel
 from modelgap.explanations.parallel import Choice, busy_elsewhere, choose_workers, cpu_sample
 from modelgap.explanations.result import ProgressCallback, StopCallback
+from modelgap.processes import main_is_safe
 
 ChunkFn = Callable[[Any], tuple[np.ndarray, np.ndarray]]  # rows -> ((m, f, k) values, (m, k) base)
 Split = Literal["none", "threads", "processes"]
@@ -153,7 +154,7 @@ def _with_helper(
     """The rest shared with the helper process when the rule says so (and the helper is free), else here."""
     helper = parallel.HELPER
     # 2 workers fixed by the settings wait for a run elsewhere (another session's) to free the helper
-    if workers == 1 or not parallel.main_is_safe() or not helper.acquire(HELPER_WAIT_SECONDS if workers else 0.0):
+    if workers == 1 or not main_is_safe() or not helper.acquire(HELPER_WAIT_SECONDS if workers else 0.0):
         reason = "fixed by the settings" if workers == 1 else "the helper process is not available"
         return done.result(_serial(fn, X, first, size, done, should_stop), Choice(1, reason), False)
     broken = False

@@ -25,8 +25,6 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from modelgap.processes import main_is_safe  # noqa: F401 - chunks asks parallel.main_is_safe()
-
 COLD_START_SECONDS = 3.0  # fork server + shap import in the helper, measured on the 2-core machine when idle
 WARM_START_SECONDS = 0.05  # a running helper: one round trip
 SEND_BYTES_PER_SECOND = 2e8  # pickled explainer through a pipe and back into objects
