@@ -4,21 +4,21 @@ An engine supplies what it aggregated over every compared row (`WholeData`: coun
 histogram, flips) and the in-memory sample with its per-row outputs; `assemble` builds the PredictionComparison
 from those pieces: the tolerance note, the per-row table, the slices (found on the sample unless the engine
 counts them itself) and the surrogate rules. `finish` adds what both engines record about the inputs and the
-row caps. The pandas engine's aggregations are `whole_data` (numpy); the Spark engine's are in
-modelgap/spark/aggregates.py.
+row caps. The pandas engine's aggregations are `whole_data` (numpy, block by block: blockwise.py); the Spark
+engine's are in modelgap/spark/aggregates.py.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 import pandas as pd
 
-from modelgap.predictions import measures
-from modelgap.predictions.measures import DiffHistogram, RowOutputs
+from modelgap.predictions import blockwise, measures
+from modelgap.predictions.blockwise import WholeData, whole_data
+from modelgap.predictions.measures import Outputs
 from modelgap.predictions.result import PredictionComparison, RowCap
 from modelgap.predictions.slices import Slice, find_slices, fmt_number
 from modelgap.predictions.surrogate import fit_surrogate
@@ -31,20 +31,6 @@ __all__ = ["WholeData", "assemble", "finish", "pick_tolerance", "summarize", "wh
 
 R = TypeVar("R", bound=PredictionComparison)
 SliceFinder = Callable[[pd.DataFrame, np.ndarray], list[Slice]]  # (uniform inputs, their disagreements)
-
-
-@dataclass
-class WholeData:
-    """The section's measures over every compared row, as an engine aggregated them."""
-
-    n_rows: int
-    n_disagreements: int
-    mean_abs_diff: float
-    max_abs_diff: float
-    top: list[dict[str, Any]]
-    crosstab: pd.DataFrame | None
-    diff_histogram: DiffHistogram | None
-    flips: dict[str, Any] | None
 
 
 def pick_tolerance(
@@ -61,27 +47,9 @@ def pick_tolerance(
     return tolerance, True, [note]
 
 
-def whole_data(outputs: RowOutputs, disagree: np.ndarray, top_n: int) -> WholeData:
-    """The pandas engine's aggregations: numpy over every compared row's outputs."""
-    n = outputs.n_rows
-    finite = outputs.abs_diff[np.isfinite(outputs.abs_diff)]
-    classes = outputs.classes
-    positive = classes[1] if outputs.is_classification and len(classes) == 2 else None
-    return WholeData(
-        n_rows=n,
-        n_disagreements=int(disagree.sum()),
-        mean_abs_diff=float(finite.mean()) if len(finite) else 0.0,
-        max_abs_diff=float(finite.max()) if len(finite) else 0.0,
-        top=measures.top_rows(outputs, disagree, top_n),
-        crosstab=measures.crosstab(outputs) if outputs.is_classification else None,
-        diff_histogram=measures.diff_histogram(outputs, positive),
-        flips=measures.flips(outputs),
-    )
-
-
 def assemble(
     whole: WholeData,
-    outputs: RowOutputs,
+    outputs: Outputs,
     at: np.ndarray,
     sample: pd.DataFrame,
     uniform: pd.Index,
@@ -100,13 +68,14 @@ def assemble(
     `uniform` are the sample rows drawn uniformly (the rest were added for the top rows). Slices are
     `find_slices` on the uniform rows unless the engine passes its own finder."""
     at = np.asarray(at, dtype=np.int64)
-    disagree = measures.disagrees(outputs, tolerance)
-    rows = measures.rows_frame(outputs, at, disagree)
+    chosen = outputs.take(at)  # the sample rows' outputs (only they are needed here)
+    disagree = measures.disagrees(chosen, tolerance)
+    rows = measures.rows_frame(chosen, np.arange(len(at)), disagree)
     rows.index = pd.Index(sample.index.to_numpy(dtype=np.int64), name="row")
     in_uniform = np.asarray(sample.index.isin(uniform), dtype=bool)
     columns = [c for c in input_columns if c in sample.columns]
     inputs = sample[columns] if in_uniform.all() else sample.loc[in_uniform, columns]
-    uniform_disagree = disagree[at][in_uniform]
+    uniform_disagree = disagree[in_uniform]
     classification = outputs.is_classification
     classes = list(outputs.classes)
     notes = list(notes)
@@ -142,7 +111,7 @@ def assemble(
 
 
 def summarize(
-    outputs: RowOutputs,
+    outputs: Outputs,
     sample: pd.DataFrame,
     uniform: pd.Index,
     *,
@@ -153,9 +122,9 @@ def summarize(
 ) -> PredictionComparison:
     """Every measure of the section from every row's outputs and the in-memory sample (no model calls)."""
     tolerance, is_default, notes = pick_tolerance(
-        outputs.is_classification, tolerance, lambda: measures.default_tolerance(outputs.deployed)
+        outputs.is_classification, tolerance, lambda: blockwise.default_tolerance(outputs)
     )
-    whole = whole_data(outputs, measures.disagrees(outputs, tolerance), top_n)
+    whole = whole_data(outputs, tolerance, top_n)
     positions = sample.index.to_numpy(dtype=np.int64)
     return assemble(
         whole,

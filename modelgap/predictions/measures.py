@@ -8,8 +8,9 @@ standard deviation of the deployed model's predictions on the sample).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -19,6 +20,46 @@ from modelgap.model import Task
 
 HISTOGRAM_BINS = 40
 DEFAULT_TOLERANCE_SHARE = 0.01
+BLOCK_ROWS = 1_000_000  # rows per block when a measure walks every row (no temporary is longer)
+
+
+class Outputs(Protocol):
+    """Every compared row's outputs, as `RowOutputs` (all arrays in memory) or the pandas engine's compact store
+    (modelgap.predictions.rowstore), which derives the differences and scores block by block. The array
+    attributes give whole-length arrays (computed on demand by the compact store); `blocks` and `take` give
+    `RowOutputs` of a row range or of chosen rows, which the whole-data measures use."""
+
+    @property
+    def task(self) -> Task: ...
+    @property
+    def classes(self) -> list[Any]: ...
+    @property
+    def compared_on(self) -> str: ...
+    @property
+    def repo(self) -> np.ndarray: ...
+    @property
+    def deployed(self) -> np.ndarray: ...
+    @property
+    def abs_diff(self) -> np.ndarray: ...
+    @property
+    def diff(self) -> np.ndarray: ...
+    @property
+    def repo_score(self) -> np.ndarray | None: ...
+    @property
+    def deployed_score(self) -> np.ndarray | None: ...
+    @property
+    def repo_proba(self) -> np.ndarray | None: ...
+    @property
+    def deployed_proba(self) -> np.ndarray | None: ...
+    @property
+    def target(self) -> np.ndarray | None: ...
+    @property
+    def n_rows(self) -> int: ...
+    @property
+    def is_classification(self) -> bool: ...
+    def labels(self, codes: np.ndarray) -> list[Any]: ...
+    def blocks(self, size: int = BLOCK_ROWS) -> Iterator[tuple[int, RowOutputs]]: ...
+    def take(self, positions: np.ndarray) -> RowOutputs: ...
 
 
 @dataclass
@@ -59,6 +100,32 @@ class RowOutputs:
             return [float(v) for v in codes]
         return [self.classes[int(c)] if 0 <= c < len(self.classes) else None for c in codes]
 
+    def blocks(self, size: int = BLOCK_ROWS) -> Iterator[tuple[int, RowOutputs]]:
+        """(first row, outputs of rows [first, first + size)) over every row, as views."""
+        for start in range(0, self.n_rows, size):
+            yield start, self.take(slice(start, start + size))
+
+    def take(self, positions: np.ndarray | slice) -> RowOutputs:
+        """The outputs of the rows at `positions` (0-based)."""
+
+        def pick(values: np.ndarray | None) -> np.ndarray | None:
+            return None if values is None else values[positions]
+
+        return RowOutputs(
+            self.task,
+            self.classes,
+            self.repo[positions],
+            self.deployed[positions],
+            self.abs_diff[positions],
+            self.diff[positions],
+            pick(self.repo_score),
+            pick(self.deployed_score),
+            pick(self.repo_proba),
+            pick(self.deployed_proba),
+            pick(self.target),
+            self.compared_on,
+        )
+
 
 def classification_diffs(
     repo_codes: np.ndarray, deployed_codes: np.ndarray, repo_proba: np.ndarray | None, deployed_proba: np.ndarray | None
@@ -98,37 +165,37 @@ def default_tolerance(deployed_values: np.ndarray) -> float:
     return float(DEFAULT_TOLERANCE_SHARE * np.std(finite)) if len(finite) else 0.0
 
 
-def disagrees(outputs: RowOutputs, tolerance: float | None) -> np.ndarray:
+def disagrees(outputs: Outputs, tolerance: float | None) -> np.ndarray:
     if outputs.is_classification:
         return np.asarray(outputs.repo != outputs.deployed)
     return np.asarray(outputs.abs_diff > (tolerance or 0.0))
 
 
-def top_rows(outputs: RowOutputs, disagree: np.ndarray, top_n: int) -> list[dict[str, Any]]:
-    """The rows with the largest abs diff (ties: lower row first); rows without any difference are left out."""
-    if top_n <= 0 or outputs.n_rows == 0:
-        return []
-    order = largest(outputs.abs_diff, top_n)
+def top_entries(rows: RowOutputs, positions: np.ndarray, disagree: np.ndarray) -> list[dict[str, Any]]:
+    """The `top` entries of chosen rows: `rows` holds their outputs, `positions` their 0-based data rows."""
     out: list[dict[str, Any]] = []
-    for i in order:
+    for j, i in enumerate(positions):
         entry: dict[str, Any] = {
             "row": int(i),
-            "repo": outputs.labels(outputs.repo[[i]])[0],
-            "deployed": outputs.labels(outputs.deployed[[i]])[0],
-            "abs_diff": float(outputs.abs_diff[i]),
-            "disagrees": bool(disagree[i]),
+            "repo": rows.labels(rows.repo[[j]])[0],
+            "deployed": rows.labels(rows.deployed[[j]])[0],
+            "abs_diff": float(rows.abs_diff[j]),
+            "disagrees": bool(disagree[j]),
         }
-        if outputs.is_classification:
-            entry["repo_score"] = _num(outputs.repo_score, i)
-            entry["deployed_score"] = _num(outputs.deployed_score, i)
+        if rows.is_classification:
+            entry["repo_score"] = _num(rows.repo_score, j)
+            entry["deployed_score"] = _num(rows.deployed_score, j)
         out.append(entry)
     return out
 
 
 def largest(values: np.ndarray, k: int) -> np.ndarray:
-    """Positions of the k largest positive values, largest first (ties: lower position first)."""
+    """Positions of the k largest positive values, largest first (ties: lower position first; NaN never counts)."""
     if k <= 0 or len(values) == 0:
         return np.empty(0, dtype=np.int64)
+    nan = np.isnan(values)
+    if nan.any():
+        values = np.where(nan, -np.inf, values)
     candidates = np.arange(len(values))
     if len(values) > k:
         cutoff = np.partition(values, len(values) - k)[len(values) - k]
@@ -143,13 +210,17 @@ def _num(values: np.ndarray | None, i: int) -> float | None:
     return float(values[i])
 
 
-def crosstab(outputs: RowOutputs) -> pd.DataFrame:
-    """Counts of repo label (index) x deployed label (columns), over every compared row."""
-    k = len(outputs.classes)
-    r, d = outputs.repo.astype(np.int64), outputs.deployed.astype(np.int64)
+def crosstab_counts(rows: RowOutputs) -> np.ndarray:
+    """k x k counts of repo code (rows) x deployed code (columns); codes outside the classes left out."""
+    k = len(rows.classes)
+    r, d = rows.repo.astype(np.int64), rows.deployed.astype(np.int64)
     ok = (r >= 0) & (d >= 0)
-    counts = np.bincount(r[ok] * k + d[ok], minlength=k * k).reshape(k, k)
-    labels = list(outputs.classes)
+    return np.bincount(r[ok] * k + d[ok], minlength=k * k).reshape(k, k)
+
+
+def crosstab_frame(counts: np.ndarray, classes: list[Any]) -> pd.DataFrame:
+    """The cross-tab of repo label (index) x deployed label (columns)."""
+    labels = list(classes)
     return pd.DataFrame(
         counts,
         index=pd.Index(labels, dtype=object, name="repo"),
@@ -169,16 +240,6 @@ class DiffHistogram:
         return {"what": self.what, "edges": json_safe(self.edges), "counts": [int(c) for c in self.counts]}
 
 
-def diff_histogram(outputs: RowOutputs, positive: Any = None) -> DiffHistogram | None:
-    """The distribution of repo - deployed (probability or value); None when only labels were compared."""
-    finite = outputs.diff[np.isfinite(outputs.diff)]
-    if len(finite) == 0:
-        return None
-    counts, edges = np.histogram(finite, bins=HISTOGRAM_BINS)
-    what = histogram_what(outputs.is_classification, len(outputs.classes), positive)
-    return DiffHistogram(edges=edges, counts=counts, what=what)
-
-
 def histogram_what(classification: bool, k: int, positive: Any) -> str:
     """The histogram's caption: what difference it counts (k: number of classes)."""
     if not classification:
@@ -188,26 +249,23 @@ def histogram_what(classification: bool, k: int, positive: Any) -> str:
     return "repo - deployed probability of the class that changed most"
 
 
-def flips(outputs: RowOutputs) -> dict[str, Any] | None:
-    """Backward-compatibility measures on labelled rows (Bansal et al. 2019; Yan et al. 2021).
+def flip_counts(rows: RowOutputs) -> np.ndarray:
+    """[labelled rows, negative flips, positive flips, right by both, right by deployed] of a classifier's rows
+    (`flip_measures` turns the sums over every row into the flips dict; Bansal et al. 2019; Yan et al. 2021)."""
+    assert rows.target is not None
+    known = rows.target >= 0
+    y = rows.target[known]
+    right_r, right_d = rows.repo[known] == y, rows.deployed[known] == y
+    counts = (known, right_d & ~right_r, ~right_d & right_r, right_d & right_r, right_d)
+    return np.array([int(c.sum()) for c in counts], dtype=np.int64)
+
+
+def flip_measures(n: int, negative: int, positive: int, kept: int, deployed_right: int) -> dict[str, Any]:
+    """The flips dict from its counts over n labelled rows (kept: right by both; deployed_right: by deployed).
 
     negative flips: the deployed model was right and the repo model is wrong; positive flips: the reverse;
     backward trust compatibility: share of the deployed model's correct rows the repo model keeps correct.
     """
-    if not outputs.is_classification or outputs.target is None:
-        return None
-    known = outputs.target >= 0
-    n = int(known.sum())
-    if n == 0:
-        return None
-    y = outputs.target[known]
-    right_r, right_d = outputs.repo[known] == y, outputs.deployed[known] == y
-    negative, positive = int((right_d & ~right_r).sum()), int((~right_d & right_r).sum())
-    return flip_measures(n, negative, positive, int((right_d & right_r).sum()), int(right_d.sum()))
-
-
-def flip_measures(n: int, negative: int, positive: int, kept: int, deployed_right: int) -> dict[str, Any]:
-    """The flips dict from its counts over n labelled rows (kept: right by both; deployed_right: by deployed)."""
     return {
         "n_rows": n,
         "negative_flips": negative,

@@ -8,6 +8,7 @@ resample counts) use the same code.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,8 +16,8 @@ from typing import Any
 import numpy as np
 
 from modelgap.errors import DataError
-from modelgap.predictions import bootstrap
-from modelgap.predictions.measures import RowOutputs
+from modelgap.predictions import bootstrap, metric_points
+from modelgap.predictions.measures import Outputs
 
 EPS = float(np.finfo(np.float64).eps)
 # Every metric name the section can report (classification, then regression): what a policy may name.
@@ -79,7 +80,7 @@ class MetricsComparison:
 
 
 def compare_metrics(
-    outputs: RowOutputs,
+    outputs: Outputs,
     *,
     seed: int = 0,
     n_resamples: int = bootstrap.N_RESAMPLES,
@@ -90,44 +91,50 @@ def compare_metrics(
     `bootstrap_rows` bounds the bootstrap's cost: above it, resamples come from a subset (see bootstrap.py).
     """
     assert outputs.target is not None
-    if outputs.is_classification:
-        keep = np.flatnonzero(outputs.target >= 0)
-    else:
-        keep = np.flatnonzero(np.isfinite(outputs.target))
+    classification = outputs.is_classification
+    n = sum(int(metric_points.labelled(b).sum()) for _, b in outputs.blocks())
     n_total = outputs.n_rows
-    if len(keep) == 0:  # every metric would be 0 or undefined: absent, with the reason, beats f1 = 0.0
-        what = "a label that is one of the models' classes" if outputs.is_classification else "a numeric target"
+    if n == 0:  # every metric would be 0 or undefined: absent, with the reason, beats f1 = 0.0
+        what = "a label that is one of the models' classes" if classification else "a numeric target"
         raise DataError(
             f"No labelled rows: none of the {n_total:,} rows has {what}, so no metric can be measured.",
             "Check --target names the label column and that its values are the models' classes.",
         )
     notes: list[str] = []
-    if len(keep) < n_total:
-        notes.append(excluded_note(n_total - len(keep), outputs.is_classification))
-    side_metrics = _classification(outputs, keep, notes) if outputs.is_classification else _regression(outputs, keep)
-    bp = bootstrap.plan(len(keep), seed=seed, n_resamples=n_resamples, max_rows=bootstrap_rows)
-    ones = np.ones((1, len(keep)))
-    everything = np.arange(len(keep))
-    points: dict[str, tuple[float, float]] = {}
-    for name, (fr, fd) in side_metrics.items():
-        points[name] = (float(fr(ones, everything)[0]), float(fd(ones, everything)[0]))
-    usable = {n: p for n, p in points.items() if np.isfinite(p[0]) and np.isfinite(p[1])}
+    if n < n_total:
+        notes.append(excluded_note(n_total - n, classification))
+    bp = bootstrap.plan(n, seed=seed, n_resamples=n_resamples, max_rows=bootstrap_rows)
+    # The point values use every labelled row (exact block-by-block forms); the resamples, only the subset's.
+    subset = metric_points.gather(outputs, bp.subset)
+    rows = np.arange(len(subset.repo))
+    if classification:
+        side_metrics = _classification(subset, rows, notes)
+        with_proba = "roc_auc" in side_metrics
+        points = metric_points.classification_points(outputs, n, with_proba)
+    else:
+        points, y_mean = metric_points.regression_points(outputs, n)
+        side_metrics = _regression(subset, rows, y_mean)
+    local = dataclasses.replace(bp, subset=rows)  # the same resamples, drawn from the gathered rows
+    usable = {name: p for name, p in points.items() if np.isfinite(p[0]) and np.isfinite(p[1])}
     for name in points:
         if name not in usable:
             notes.append(undefined_note(name))
-    deltas = {n: _delta(*side_metrics[n]) for n in usable}
-    intervals = bootstrap.paired_intervals(bp, deltas, {n: r - d for n, (r, d) in usable.items()})
-    metrics = {n: MetricValue(n, r, d, r - d, intervals[n].low, intervals[n].high) for n, (r, d) in usable.items()}
+    deltas = {name: _delta(*side_metrics[name]) for name in usable}
+    intervals = bootstrap.paired_intervals(local, deltas, {name: r - d for name, (r, d) in usable.items()})
+    metrics = {
+        name: MetricValue(name, r, d, r - d, intervals[name].low, intervals[name].high)
+        for name, (r, d) in usable.items()
+    }
     if bp.scaled:
         notes.append(
             f"Intervals: {n_resamples:,} paired bootstrap resamples of a {bp.resample_rows:,}-row subset, scaled "
-            f"to {len(keep):,} rows (m-out-of-n bootstrap)."
+            f"to {n:,} rows (m-out-of-n bootstrap)."
         )
     return MetricsComparison(
         task=outputs.task,
         metrics=metrics,
-        n_rows=len(keep),
-        n_excluded=n_total - len(keep),
+        n_rows=n,
+        n_excluded=n_total - n,
         n_resamples=n_resamples,
         resample_rows=bp.resample_rows,
         seed=seed,
@@ -157,9 +164,7 @@ def _mean(values: np.ndarray) -> SideMetric:
     return lambda w, rows: (w @ values[rows]) / w.sum(axis=1)
 
 
-def _classification(
-    outputs: RowOutputs, keep: np.ndarray, notes: list[str]
-) -> dict[str, tuple[SideMetric, SideMetric]]:
+def _classification(outputs: Outputs, keep: np.ndarray, notes: list[str]) -> dict[str, tuple[SideMetric, SideMetric]]:
     assert outputs.target is not None
     y = outputs.target[keep].astype(np.int64)
     k = len(outputs.classes)
@@ -179,10 +184,7 @@ def _classification(
 
 
 def _nll(proba: np.ndarray, y: np.ndarray) -> np.ndarray:
-    inside = y < proba.shape[1]
-    p = np.full(len(y), 0.0)
-    p[inside] = proba[np.flatnonzero(inside), y[inside]]
-    return -np.log(np.clip(p, EPS, 1 - EPS))
+    return metric_points.nll(proba, y)
 
 
 def _auc(proba: np.ndarray, y: np.ndarray, binary: bool) -> SideMetric:
@@ -191,36 +193,21 @@ def _auc(proba: np.ndarray, y: np.ndarray, binary: bool) -> SideMetric:
 
     def macro(w: np.ndarray, rows: np.ndarray) -> np.ndarray:
         per_class = [bootstrap.weighted_auc(w, proba[rows, c], y[rows] == c) for c in range(proba.shape[1])]
-        with np.errstate(invalid="ignore"):
-            stacked = np.vstack(per_class)
-            ok = np.isfinite(stacked)
-            return np.where(
-                ok.any(axis=0), np.where(ok, stacked, 0).sum(axis=0) / np.maximum(ok.sum(axis=0), 1), np.nan
-            )
+        return metric_points.auc_macro(per_class)
 
     return macro
 
 
 def _f1(pred: np.ndarray, y: np.ndarray, k: int) -> SideMetric:
     """Binary: F1 of the positive class (code 1); multiclass: macro over all k classes (0 when undefined)."""
-    classes = [1] if k == 2 else list(range(k))
     # Per class: columns tp, fp, fn as 0/1 indicators, so one matrix product counts them for every resample.
-    counts = np.column_stack(
-        [m for c in classes for m in ((pred == c) & (y == c), (pred == c) & (y != c), (pred != c) & (y == c))]
-    ).astype(float)
-
-    def f1(w: np.ndarray, rows: np.ndarray) -> np.ndarray:
-        totals = (w @ counts[rows]).reshape(len(w), len(classes), 3)
-        tp, fp, fn = totals[..., 0], totals[..., 1], totals[..., 2]
-        denominator = 2 * tp + fp + fn
-        with np.errstate(invalid="ignore", divide="ignore"):
-            scores = np.where(denominator > 0, 2 * tp / denominator, 0.0)
-        return np.asarray(scores.mean(axis=1))
-
-    return f1
+    counts = metric_points.f1_columns(pred, y, k)
+    return lambda w, rows: metric_points.f1_scores((w @ counts[rows]).reshape(len(w), -1, 3))
 
 
-def _regression(outputs: RowOutputs, keep: np.ndarray) -> dict[str, tuple[SideMetric, SideMetric]]:
+def _regression(outputs: Outputs, keep: np.ndarray, y_mean: float) -> dict[str, tuple[SideMetric, SideMetric]]:
+    """The regression metrics as functions of the weights; R² centres the targets on `y_mean`, the mean of every
+    labelled row's target (not only of `keep`'s)."""
     assert outputs.target is not None
     y = outputs.target[keep].astype(float)
     out: dict[str, Any] = {"mae": [], "rmse": [], "r2": []}
@@ -228,7 +215,7 @@ def _regression(outputs: RowOutputs, keep: np.ndarray) -> dict[str, tuple[SideMe
         err = values - y
         out["mae"].append(_mean(np.abs(err)))
         out["rmse"].append(_rmse(err**2))
-        out["r2"].append(_r2(err**2, y))
+        out["r2"].append(_r2(err**2, y, y_mean))
     return {name: (fr, fd) for name, (fr, fd) in out.items()}
 
 
@@ -236,8 +223,8 @@ def _rmse(squared: np.ndarray) -> SideMetric:
     return lambda w, rows: np.sqrt((w @ squared[rows]) / w.sum(axis=1))
 
 
-def _r2(squared: np.ndarray, y: np.ndarray) -> SideMetric:
-    centred = y - y.mean()  # shifting y leaves the total sum of squares unchanged and avoids cancellation
+def _r2(squared: np.ndarray, y: np.ndarray, y_mean: float) -> SideMetric:
+    centred = y - y_mean  # shifting y leaves the total sum of squares unchanged and avoids cancellation
 
     def r2(w: np.ndarray, rows: np.ndarray) -> np.ndarray:
         total = w.sum(axis=1)

@@ -11,7 +11,7 @@ import pandas as pd
 from modelgap.jsonsafe import json_safe
 from modelgap.model import Task
 from modelgap.predictions import measures
-from modelgap.predictions.measures import DiffHistogram, RowOutputs
+from modelgap.predictions.measures import DiffHistogram, Outputs
 from modelgap.predictions.slices import Slice, fmt_number
 from modelgap.predictions.surrogate import Surrogate
 
@@ -55,7 +55,7 @@ class PredictionComparison:
     max_abs_diff: float
     top: list[dict[str, Any]]
     rows: pd.DataFrame
-    outputs: RowOutputs
+    outputs: Outputs
     classes: list[Any] = field(default_factory=list)
     top_n: int = 20
     seed: int = 0  # of the surrogate tree

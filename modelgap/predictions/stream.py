@@ -1,9 +1,10 @@
 """Predict the data chunk by chunk with both models, keeping only small per-row arrays and a capped sample.
 
 Memory stays bounded at any file size: each chunk's inputs are dropped once predicted; what is kept is a few
-numbers per row (codes or values, abs diff, scores; the probabilities too when a target needs metrics), a
-seeded uniform random sample of the input rows (bottom-k of random keys, so it does not depend on chunking),
-and the input rows of the largest differences seen so far.
+bytes per row (rowstore.CompactOutputs: codes or values, probabilities only in the form that cannot be
+recomputed; the differences and scores are recomputed from them), a seeded uniform random sample of the input
+rows (bottom-k of random keys, so it does not depend on chunking), and the input rows of the largest
+differences seen so far.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ import pandas as pd
 from modelgap.errors import DataError
 from modelgap.model import LoadedModel
 from modelgap.predictions.classes import ClassAlignment, CodeBook
-from modelgap.predictions.measures import RowOutputs, classification_diffs, largest, predicted_scores
-from modelgap.predictions.predict import SideOutput, SidePredictor
+from modelgap.predictions.measures import largest
+from modelgap.predictions.predict import SidePredictor
+from modelgap.predictions.rowstore import CompactOutputs, pack
 from modelgap.predictions.schema import InputPlan, plan_inputs, prepare_chunk, unseen_notes
 
 Progress = Callable[[str, float], None]
@@ -26,7 +28,7 @@ Progress = Callable[[str, float], None]
 
 @dataclass
 class Streamed:
-    outputs: RowOutputs
+    outputs: CompactOutputs
     plan: InputPlan
     sample: pd.DataFrame  # input rows (converted, target kept), index = 0-based row positions
     uniform: pd.Index  # the rows of `sample` drawn uniformly (the rest are top rows added for the views)
@@ -65,41 +67,6 @@ class _Reservoir:
         return self.frames[0].sort_index()
 
 
-class _RowArrays:
-    """Per-row arrays filled in place when the row count is known beforehand, so the end needs no second copy
-    of every row's outputs (the peak halves); chunks are joined at the end when it is not known, or when the
-    count was an estimate the data outgrew (a CSV whose fields hold newlines)."""
-
-    def __init__(self, total: int | None) -> None:
-        self.total = total if total and total > 0 else None
-        self.filled: dict[str, np.ndarray] = {}
-        self.parts: dict[str, list[np.ndarray]] = {}
-        self.n = 0
-
-    def add(self, block: dict[str, np.ndarray]) -> None:
-        m = len(next(iter(block.values())))
-        for name, values in block.items():
-            arr = self.filled.get(name)
-            if arr is None and self.n == 0 and self.total is not None:
-                arr = self.filled[name] = np.empty((self.total, *values.shape[1:]), dtype=values.dtype)
-            if (
-                arr is not None
-                and self.n + m <= len(arr)
-                and (arr.dtype, arr.shape[1:]) == (values.dtype, values.shape[1:])
-            ):
-                arr[self.n : self.n + m] = values
-                continue
-            if arr is not None:  # past the count, or another dtype: what is filled, then chunks joined at the end
-                self.parts[name] = [arr[: self.n]]
-                del self.filled[name]
-            self.parts.setdefault(name, []).append(values)
-        self.n += m
-
-    def joined(self) -> dict[str, np.ndarray]:
-        out = {name: arr[: self.n] for name, arr in self.filled.items()}
-        return out | {name: np.concatenate(values) for name, values in self.parts.items()}
-
-
 def frame_chunks(data: pd.DataFrame, chunk_rows: int, max_rows: int | None) -> Iterator[pd.DataFrame]:
     """A caller-supplied frame in chunks, indexed by 0-based row position like `iter_table`."""
     n = len(data) if max_rows is None else min(len(data), max_rows)
@@ -126,7 +93,7 @@ def stream(
     report = progress or (lambda _m, _f: None)
     codebook = CodeBook(alignment) if alignment.is_classification else None
     keep_proba = target is not None and alignment.uses_probabilities
-    rows = _RowArrays(total_rows)
+    outputs = CompactOutputs(alignment.task, [], _compared_on(alignment), keep_proba)
     reservoir = _Reservoir(sample_rows, seed)
     top: pd.DataFrame | None = None
     plan: InputPlan | None = None
@@ -145,18 +112,18 @@ def stream(
         where = "" if whole else f" (in rows {start:,} to {end:,})"
         frame = prepare_chunk(chunk, plan, where=where)
         r, d = predictors[0].predict(frame, where), predictors[1].predict(frame, where)
-        block = _block(r, d, alignment, keep_proba)
-        if target is not None:
-            block["target"] = _target(chunk[target], codebook)
-        rows.add(block)
+        packed = pack(
+            r, d, alignment.task, keep_proba, _target(chunk[target], codebook) if target is not None else None
+        )
+        outputs.append(packed)
         kept = frame.assign(**{target: chunk[target]}) if target is not None else frame
         reservoir.add(kept)
-        top = _top_candidates(top, kept, block["abs_diff"], top_n)
+        top = _top_candidates(top, kept, outputs.unpack(packed).abs_diff, top_n)
         n = end + 1
         report(f"Predicted {n:,} rows" + (f" of {total_rows:,}" if total_rows else ""), _fraction(n, total_rows))
     if plan is None or n == 0:
         raise DataError("The data has no rows to compare.", "Use sample data with at least one row and a header.")
-    outputs = _outputs(rows.joined(), alignment, codebook, keep_proba)
+    outputs.classes = list(codebook.classes) if codebook is not None else []
     sample = reservoir.result()
     uniform = sample.index
     if top is not None and len(sample) < n:
@@ -174,24 +141,6 @@ def stream(
 
 def _fraction(done: int, total: int | None) -> float:
     return min(done / total, 1.0) if total else 0.5
-
-
-def _block(r: SideOutput, d: SideOutput, alignment: ClassAlignment, keep_proba: bool) -> dict[str, np.ndarray]:
-    if not alignment.is_classification:
-        assert r.values is not None and d.values is not None
-        diff = r.values - d.values
-        return {"repo": r.values, "deployed": d.values, "abs_diff": np.abs(diff), "diff": diff}
-    assert r.codes is not None and d.codes is not None
-    both = r.proba is not None and d.proba is not None
-    abs_diff, diff = classification_diffs(r.codes, d.codes, r.proba if both else None, d.proba if both else None)
-    # Each side's own score, even when only one side gives probabilities (the other's is NaN).
-    rscore, dscore = predicted_scores(r.proba, r.codes), predicted_scores(d.proba, d.codes)
-    block = {"repo": r.codes, "deployed": d.codes, "abs_diff": abs_diff, "diff": diff}
-    block |= {"repo_score": rscore, "deployed_score": dscore}
-    if keep_proba:
-        assert r.proba is not None and d.proba is not None
-        block |= {"repo_proba": r.proba, "deployed_proba": d.proba}
-    return block
 
 
 def _target(values: pd.Series, codebook: CodeBook | None) -> np.ndarray:
@@ -213,24 +162,7 @@ def _top_candidates(top: pd.DataFrame | None, frame: pd.DataFrame, abs_diff: np.
     return merged.iloc[ranked]
 
 
-def _outputs(
-    joined: dict[str, np.ndarray], alignment: ClassAlignment, codebook: CodeBook | None, keep_proba: bool
-) -> RowOutputs:
+def _compared_on(alignment: ClassAlignment) -> str:
     if not alignment.is_classification:
-        compared_on = "values"
-    else:
-        compared_on = "probabilities" if alignment.uses_probabilities else "labels"
-    return RowOutputs(
-        task=alignment.task,
-        classes=list(codebook.classes) if codebook is not None else [],
-        repo=joined["repo"],
-        deployed=joined["deployed"],
-        abs_diff=joined["abs_diff"],
-        diff=joined["diff"],
-        repo_score=joined.get("repo_score"),
-        deployed_score=joined.get("deployed_score"),
-        repo_proba=joined.get("repo_proba") if keep_proba else None,
-        deployed_proba=joined.get("deployed_proba") if keep_proba else None,
-        target=joined.get("target"),
-        compared_on=compared_on,
-    )
+        return "values"
+    return "probabilities" if alignment.uses_probabilities else "labels"

@@ -287,6 +287,8 @@ def uniform_outputs(predictions: PredictionComparison) -> RowOutputs:
     """The collected outputs restricted to the uniform sample (the top rows collected beside it left out)."""
     keep = np.asarray(predictions.rows.index.isin(predictions.uniform_rows), dtype=bool)
     outputs = predictions.outputs
+    if not isinstance(outputs, RowOutputs):  # the Spark engine collects plain per-row arrays
+        raise TypeError(f"Spark metrics need collected RowOutputs, not {type(outputs).__name__}")
     values = {f.name: getattr(outputs, f.name) for f in dataclasses.fields(outputs)}
     subset = {name: array[keep] for name, array in values.items() if isinstance(array, np.ndarray)}
     return dataclasses.replace(outputs, **subset)
