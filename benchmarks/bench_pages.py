@@ -13,6 +13,14 @@ navigation to the moment the page is *fully drawn* and stays so:
 - the number of charts and of drawn charts stays the same for STABLE_MS afterwards (the time reported is the
   start of that last steady state, measured in the page with `performance.now()`, i.e. from navigation start).
 
+"Every chart" is every chart the page shows on arrival. Charts below the fold may sit in a closed section that
+is drawn only once opened (components/lazy_section.py: an expander, or tabs, that rerun the page when toggled;
+a closed one sends the browser nothing): those are not waited for, since nothing of them is drawn. So that a
+page cannot pass by hiding charts the user can no longer reach, the untimed first visit of each page also opens
+every closed section and every other tab, one at a time, and counts the distinct charts drawn on the way
+(`charts_reachable`, by title): it must not fall when charts move into closed sections (`charts` is those
+drawn on arrival).
+
 Target: <= 2.5 s per page and size. Each measure is repeated REPEATS times (env MODELGAP_BENCH_PAGE_REPEATS);
 the median is reported with the worst. /proc/loadavg is recorded before and after, since the machine is shared.
 Usage: `python -m benchmarks.run pages` (or `python -m benchmarks.bench_pages [page ...]`).
@@ -145,16 +153,67 @@ def drawn_after(
         page.goto(url, wait_until="commit")
         if wait_for_text:
             page.get_by_text(wait_for_text).first.wait_for(timeout=timeout_s * 1000)
-        deadline = time.monotonic() + timeout_s
-        while True:
-            probe = page.evaluate("() => ({...window.__modelgapProbe, now: performance.now()})")
-            if probe["done"] and probe["now"] - probe["since"] >= STABLE_MS:
-                used = cpu.stop() if cpu is not None else {}
-                errors = page.locator('[data-testid="stException"]').count()
-                return {"seconds": probe["since"] / 1000, "charts": probe["charts"], "errors": errors, **used}
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{url}: not drawn after {timeout_s:.0f} s ({probe})")
-            page.wait_for_timeout(100)  # polling the page's own probe, not waiting for a result
+        probe = _wait_drawn(page, timeout_s)
+        used = cpu.stop() if cpu is not None else {}
+        errors = page.locator('[data-testid="stException"]').count()
+        return {"seconds": probe["since"] / 1000, "charts": probe["charts"], "errors": errors, **used}
+    finally:
+        page.close()
+
+
+def _wait_drawn(page: Any, timeout_s: float = TIMEOUT_S) -> dict[str, Any]:
+    """Poll the page's probe until it is fully drawn and steady for STABLE_MS."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        probe = page.evaluate("() => ({...window.__modelgapProbe, now: performance.now()})")
+        if probe["done"] and probe["now"] - probe["since"] >= STABLE_MS:
+            return dict(probe)
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{page.url}: not drawn after {timeout_s:.0f} s ({probe})")
+        page.wait_for_timeout(100)  # polling the page's own probe, not waiting for a result
+
+
+CHART_TITLES = """() => [...document.querySelectorAll('[data-testid="stMain"] .stPlotlyChart')]
+  .map((c, i) => (c.querySelector('.gtitle') || {}).textContent || `untitled chart ${i}`)"""
+CLOSED_SECTION = '[data-testid="stMain"] [data-testid="stExpander"] details:not([open]) > summary:visible'
+OTHER_TAB = '[data-testid="stMain"] [role="tab"][aria-selected="false"]:visible'
+MAX_OPENINGS = 40
+
+
+def _click_and_redraw(page: Any, target: Any, change_s: float = 3.0) -> None:
+    """Click `target`, wait for the page to change (a rerun; a plain expander changes nothing), then be drawn."""
+    clicked_at = page.evaluate("() => performance.now()")
+    target.click()
+    deadline = time.monotonic() + change_s
+    while time.monotonic() < deadline:
+        if page.evaluate("() => window.__modelgapProbe.since") > clicked_at:
+            break
+        page.wait_for_timeout(50)  # polling the page's own probe for the rerun to begin
+    _wait_drawn(page)
+
+
+def charts_reachable(context: Any, url: str) -> int:
+    """Distinct charts (by title) drawn on `url` once every closed section is opened and every tab shown."""
+    page = context.new_page()
+    try:
+        page.goto(url, wait_until="commit")
+        _wait_drawn(page)
+        titles = set(page.evaluate(CHART_TITLES))
+        for _ in range(MAX_OPENINGS):  # open the closed sections one at a time (each may rerun the page)
+            closed = page.locator(CLOSED_SECTION)
+            if not closed.count():
+                break
+            _click_and_redraw(page, closed.first)
+            titles |= set(page.evaluate(CHART_TITLES))
+        seen_tabs: set[str] = set()
+        for _ in range(MAX_OPENINGS):  # then show each tab that is not the open one
+            tabs = [t for t in page.locator(OTHER_TAB).all() if t.inner_text() not in seen_tabs]
+            if not tabs:
+                break
+            seen_tabs.add(tabs[0].inner_text())
+            _click_and_redraw(page, tabs[0])
+            titles |= set(page.evaluate(CHART_TITLES))
+        return len(titles)
     finally:
         page.close()
 
@@ -176,6 +235,7 @@ def measure(
             drawn_after(warm, f"{server_url}/overview", timeout_s=FIRST_LOAD_S, wait_for_text=WHOLE_COMPARISON)
             rows.append({"page": "(warm-up) overview, cold caches", "size": "1920x1080", "seconds": _r(start)})
             first = {name: drawn_after(warm, f"{server_url}/{name}")["seconds"] for name in pages}
+            reachable = {name: charts_reachable(warm, f"{server_url}/{name}") for name in pages}
             warm.close()
             for width, height in SIZES:
                 context = browser.new_context(viewport={"width": width, "height": height})
@@ -197,6 +257,7 @@ def measure(
                             "browser_cpu_s": browser_cpu,
                             "server_cpu_s": server_cpu,
                             "charts": runs[-1]["charts"],
+                            "charts_reachable": reachable[name],
                             "errors": runs[-1]["errors"],
                             "target_s": TARGET_S,
                             "ok": median <= TARGET_S,

@@ -12,11 +12,13 @@ import pandas as pd
 import streamlit as st
 
 from components import cards
+from components.lazy_section import lazy_section
 from modelgap.data.relation import frame_schema
 from modelgap.figures.data import category_bars, drift_ranking, numeric_overlay
 from modelgap.report.markdown import md
 from modelgap.words import display_path, friendly
 
+PAGE = "data"
 MISSING = "–"  # a number a section did not report (a KS for a category, a chi-square for a number)
 
 ORIGIN_WORDS = {
@@ -75,9 +77,10 @@ def lineage_card(side: str, lineage: dict[str, Any], columns: dict[str, str] | N
         # Lines that wrap, not a two-column table whose long values (paths, digests) a laptop screen cuts off.
         st.markdown("\n".join(f"- **{k}:** {md(v)}" for k, v in facts.items()))
         schema = columns or {c["name"]: c["type"] for c in ref.get("schema") or []}
-        if schema:
-            with st.expander(f"Columns ({len(schema)})"):
-                st.dataframe(
+        if schema:  # a table in a closed expander still costs the browser its drawing: sent once opened
+            panel = lazy_section(f"Columns ({len(schema)})", PAGE, f"columns_{side}")
+            if panel is not None:
+                panel.dataframe(
                     pd.DataFrame({"Column": list(schema), "Type": list(schema.values())}),
                     hide_index=True,
                     width="stretch",
@@ -245,7 +248,8 @@ def drift_table(pair: dict[str, Any], row_budget: int) -> None:
 
 
 def drift_charts(pair: dict[str, Any], data: Any, column_key: str) -> None:
-    """PSI ranking beside the chosen column's distributions (histograms or bars) in both datasets."""
+    """PSI ranking beside the chosen column's distributions (histograms or bars) in both datasets; the second
+    chart is drawn once its section is opened (the ranking is the headline; the table above has every number)."""
     left, right = st.columns(2)
     with left:
         st.plotly_chart(drift_ranking(pair.get("columns") or []), width="stretch", key="data_ranking")
@@ -255,24 +259,33 @@ def drift_charts(pair: dict[str, Any], data: Any, column_key: str) -> None:
     with right:
         if not names:
             return
-        if st.session_state.get(column_key) not in names:
-            st.session_state[column_key] = names[0]
-        column = st.selectbox(
-            "Column to look at", names, key=column_key, help="Its values in the two datasets, as shares of rows."
+        panel = lazy_section(
+            "Chart: one column's values in the two datasets, as shares of rows (pick the column)",
+            PAGE,
+            "column_chart",
+            icon=":material/bar_chart:",
         )
-        if ref_t is None or cur_t is None or column not in ref_t.frame or column not in cur_t.frame:
-            st.info("The rows of these datasets are not kept in memory: no chart.")
+        if panel is None:
             return
-        kind = next((c.get("kind") for c in pair["columns"] if c["column"] == column), "numeric")
-        chart = numeric_overlay if kind == "numeric" else category_bars
-        fig = chart(
-            ref_t.frame[column],
-            cur_t.frame[column],
-            column=column,
-            reference_label=str(pair.get("reference")),
-            current_label=str(pair.get("current")),
-        )
-        st.plotly_chart(fig, width="stretch", key="data_column_chart")
+        with panel:
+            if st.session_state.get(column_key) not in names:
+                st.session_state[column_key] = names[0]
+            column = st.selectbox(
+                "Column to look at", names, key=column_key, help="Its values in the two datasets, as shares of rows."
+            )
+            if ref_t is None or cur_t is None or column not in ref_t.frame or column not in cur_t.frame:
+                st.info("The rows of these datasets are not kept in memory: no chart.")
+                return
+            kind = next((c.get("kind") for c in pair["columns"] if c["column"] == column), "numeric")
+            chart = numeric_overlay if kind == "numeric" else category_bars
+            fig = chart(
+                ref_t.frame[column],
+                cur_t.frame[column],
+                column=column,
+                reference_label=str(pair.get("reference")),
+                current_label=str(pair.get("current")),
+            )
+            st.plotly_chart(fig, width="stretch", key="data_column_chart")
 
 
 # ------------------------------------------------------------------ diagnosis

@@ -28,6 +28,7 @@ LOG = logging.getLogger("modelgap.app")
 PICK_KEY = "modelgap.explanations.row_pick"
 EXPLAIN_KEY = "modelgap.explanations.explain_row"
 CANCEL_KEY = "modelgap.explanations.cancel"
+ROW_VIEW_KEY = "modelgap.widget.explanations.row_view"  # the open tab of the row's charts
 _CANCELLED = "modelgap.explanations.cancelled"  # the row whose explanation the user cancelled
 ROW_ENTRIES = 32
 
@@ -176,11 +177,12 @@ def show_row(c: ExplanationComparison, row: int) -> None:
             f"{summary['output_change']:+.4f}",
             "Equals the change of the base value plus the sum of the per-column changes below.",
         )
-    side_by_side, changes = st.tabs(["Both explanations", "What changed"])
-    with side_by_side:
-        st.plotly_chart(figs.row_waterfalls(frame, summary))
-    with changes:
-        st.plotly_chart(figs.row_comparison(frame, summary))
+    # Only the open tab's chart is drawn: switching tabs reruns the page (tabs otherwise draw all their charts).
+    side_by_side, changes = st.tabs(["Both explanations", "What changed"], key=ROW_VIEW_KEY, on_change="rerun")
+    if changes.open:
+        changes.plotly_chart(figs.row_comparison(frame, summary))
+    else:
+        side_by_side.plotly_chart(figs.row_waterfalls(frame, summary))
     table = frame.reset_index()
     table["value"] = table["value"].map(format_value)  # as the Predictions page shows it (modelgap.words)
     st.dataframe(

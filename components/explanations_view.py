@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from components import cards, state
+from components.lazy_section import lazy_section
 from modelgap.comparison import Comparison
 from modelgap.explanations import ExplanationComparison, output_space_label
 from modelgap.explanations import stats as shap_stats
@@ -172,6 +173,26 @@ def by_change(c: ExplanationComparison) -> list[str]:
 def differences(c: ExplanationComparison) -> None:
     st.subheader("Where the two explanations differ")
     ordered = by_change(c)
+    gaps = c.features["mean_abs_diff"]
+    st.markdown(
+        "Input columns whose SHAP values differ most between the models, on average over the explained rows "
+        "(mean |SHAP(repo) − SHAP(deployed)|): "
+        + ", ".join(f"**{f}** ({cards.decimal(gaps[f], 4)})" for f in ordered[:3])
+        + "."
+    )
+    panel = lazy_section(
+        "Chart: per row, SHAP(repo) − SHAP(deployed) for the columns you pick (a box and a dot per row)",
+        PAGE,
+        "differences",
+        icon=":material/scatter_plot:",
+    )
+    if panel is None:
+        return
+    with panel:
+        _difference_chart(c, ordered)
+
+
+def _difference_chart(c: ExplanationComparison, ordered: list[str]) -> None:
     key = state.setting_widget_key(PAGE, "diff_features", ordered[:DEFAULT_DIFF_FEATURES])
     st.session_state[key] = [f for f in st.session_state.get(key) or [] if f in ordered]
     chosen = st.multiselect(
@@ -202,15 +223,24 @@ def differences(c: ExplanationComparison) -> None:
 
 def dependence(c: ExplanationComparison) -> None:
     st.subheader("How one input column drives each model")
-    ordered = by_change(c)
-    key = state.setting_widget_key(PAGE, "dependence", ordered[0])
-    if st.session_state.get(key) not in ordered:
-        st.session_state[key] = ordered[0]
-    feature = st.selectbox(
-        "Input column", ordered, key=key, help="Its value (x) against each model's SHAP value for it (y)."
+    panel = lazy_section(
+        "Chart: one input column's value against each model's SHAP value for it (dependence)",
+        PAGE,
+        "dependence",
+        icon=":material/show_chart:",
     )
-    state.set_page_setting(PAGE, "dependence", feature)
-    st.plotly_chart(figs.dependence_overlay(c.dependence(feature), feature))
+    if panel is None:
+        return
+    with panel:
+        ordered = by_change(c)
+        key = state.setting_widget_key(PAGE, "dependence", ordered[0])
+        if st.session_state.get(key) not in ordered:
+            st.session_state[key] = ordered[0]
+        feature = st.selectbox(
+            "Input column", ordered, key=key, help="Its value (x) against each model's SHAP value for it (y)."
+        )
+        state.set_page_setting(PAGE, "dependence", feature)
+        st.plotly_chart(figs.dependence_overlay(c.dependence(feature), feature))
 
 
 def disagreeing_rows(comparison: Comparison, c: ExplanationComparison) -> list[Any]:
@@ -243,43 +273,45 @@ def disagreement_importance(c: ExplanationComparison, rows: list[Any]) -> None:
         }
     )
     sub = sub.loc[(sub["repo_importance"] + sub["deployed_importance"]).sort_values(ascending=False).index]
-    left, right = st.columns([3, 2])
-    with left:
+    table = pd.DataFrame(
+        {
+            "feature": sub.index.astype(str),
+            "gap_disagreeing": (sub["repo_importance"] - sub["deployed_importance"]).to_numpy(),
+            "gap_all": (c.features["repo_importance"] - c.features["deployed_importance"])
+            .reindex(sub.index)
+            .to_numpy(),
+        }
+    )
+    st.dataframe(
+        table,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "feature": "Input column",
+            "gap_disagreeing": st.column_config.NumberColumn(
+                "Gap, disagreeing",
+                format="%+.4f",
+                help="Mean |SHAP| in the repo model minus the deployed model, on the disagreeing rows only.",
+            ),
+            "gap_all": st.column_config.NumberColumn(
+                "Gap, random",
+                format="%+.4f",
+                help="Mean |SHAP| in the repo model minus the deployed model, over the random rows (the "
+                "importance table above).",
+            ),
+        },
+    )
+    panel = lazy_section(
+        "Chart: mean |SHAP| of each input column on the disagreeing rows, in each model",
+        PAGE,
+        "disagreement_importance",
+        icon=":material/bar_chart:",
+    )
+    if panel is not None:
         fig = figs.importance_bars(
-            sub,
-            output=output_space_label(c.output, c.class_label),
-            title="Mean |SHAP| on the rows where they disagree",
+            sub, output=output_space_label(c.output, c.class_label), title="Mean |SHAP| on the rows where they disagree"
         )
-        st.plotly_chart(fig)
-    with right:
-        table = pd.DataFrame(
-            {
-                "feature": sub.index.astype(str),
-                "gap_disagreeing": (sub["repo_importance"] - sub["deployed_importance"]).to_numpy(),
-                "gap_all": (c.features["repo_importance"] - c.features["deployed_importance"])
-                .reindex(sub.index)
-                .to_numpy(),
-            }
-        )
-        st.dataframe(
-            table,
-            hide_index=True,
-            width="stretch",
-            column_config={
-                "feature": "Input column",
-                "gap_disagreeing": st.column_config.NumberColumn(
-                    "Gap, disagreeing",
-                    format="%+.4f",
-                    help="Mean |SHAP| in the repo model minus the deployed model, on the disagreeing rows only.",
-                ),
-                "gap_all": st.column_config.NumberColumn(
-                    "Gap, random",
-                    format="%+.4f",
-                    help="Mean |SHAP| in the repo model minus the deployed model, over the random rows (the "
-                    "importance table above).",
-                ),
-            },
-        )
+        panel.plotly_chart(fig)
 
 
 def notes(c: ExplanationComparison) -> None:

@@ -8,10 +8,8 @@ from dataclasses import replace
 import streamlit as st
 
 from components import cards, compute, predictions_data, state
-from components.summaries import MIN_SLICE_ROWS
 from modelgap.comparison import Comparison
 from modelgap.figures import predictions as figs
-from modelgap.figures.report import slices_figure
 from modelgap.predictions import PredictionComparison
 
 PAGE = "predictions"
@@ -88,14 +86,13 @@ def tolerance_control(comparison: Comparison, result: PredictionComparison) -> P
 
 
 def charts(comparison: Comparison, result: PredictionComparison) -> None:
-    """How much they differ: labels cross-tab and probability changes, or value differences and the scatter."""
+    """How much they differ: labels cross-tab and probability changes, or value differences and the scatter.
+
+    (The worst slices' chart is under "Where they disagree", drawn once opened: `predictions_where.slices`.)"""
     if result.task == "regression":
         _regression_charts(result)
     else:
         _classification_charts(comparison, result)
-    fig = slices_figure(result.to_dict(), min_rows=MIN_SLICE_ROWS)
-    if fig is not None:
-        st.plotly_chart(fig, key="predictions_slices_chart")
 
 
 def _classification_charts(comparison: Comparison, result: PredictionComparison) -> None:

@@ -9,10 +9,11 @@ import pandas as pd
 import streamlit as st
 
 from components import cards, state
+from components.lazy_section import lazy_section
 from components.summaries import MIN_SLICE_ROWS
 from modelgap import words
 from modelgap.comparison import Comparison
-from modelgap.figures.report import metric_deltas_figure
+from modelgap.figures.report import metric_deltas_figure, slices_figure
 from modelgap.predictions import PredictionComparison
 
 PAGE = "predictions"
@@ -88,6 +89,17 @@ def slices(result: PredictionComparison) -> None:
         },
     )
     st.caption(f"{len(shown):,} of {len(frame):,} slices shown, most unusual first.")
+    fig = slices_figure(result.to_dict(), min_rows=MIN_SLICE_ROWS)
+    if fig is None:
+        return
+    panel = lazy_section(
+        f"Chart: the slices of at least {MIN_SLICE_ROWS} rows with the highest disagreement rates",
+        PAGE,
+        "slices_chart",
+        icon=":material/bar_chart:",
+    )
+    if panel is not None:
+        panel.plotly_chart(fig, key="predictions_slices_chart")
 
 
 def rule_frame(result: PredictionComparison) -> pd.DataFrame:
@@ -192,8 +204,16 @@ def metrics(comparison: Comparison, result: PredictionComparison) -> None:
     if isinstance(n_rows, int):
         st.caption(f"On {n_rows:,} labelled rows (target column `{comparison.options.target}`).")
     fig = metric_deltas_figure(section.to_dict())
+    panel = None
     if fig is not None:
-        st.plotly_chart(fig, key="predictions_metric_deltas")
+        panel = lazy_section(
+            "Chart: each metric's change with its 95% interval, read as better, worse or no clear change",
+            PAGE,
+            "metric_deltas",
+            icon=":material/insights:",
+        )
+    if panel is not None:
+        panel.plotly_chart(fig, key="predictions_metric_deltas")
     for note in getattr(section, "notes", []) or []:
         st.caption(note)
     if result.flips:

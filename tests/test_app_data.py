@@ -104,7 +104,38 @@ def test_drift_numbers_match_an_independent_computation(app: AppTest, demo: Any,
     assert set(labels) == {"Training vs training", "Repo training vs sample", "Deployed training vs sample"}
 
 
+def open_section(at: AppTest, name: str, opened: bool = True) -> None:
+    """What clicking a closed section's header does: its expander's state changes, and the page reruns."""
+    at.session_state[f"modelgap.widget.data.open.{name}"] = opened
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def chart_titles(at: AppTest) -> list[str]:
+    return [str(json.loads(c.proto.spec)["layout"]["title"]["text"]) for c in at.get("plotly_chart")]
+
+
+def test_closed_sections_send_nothing_until_opened(demo: Any) -> None:
+    at = open_data_page()
+    assert chart_titles(at) == ["Drift per column (PSI)"]  # the headline chart only
+    labels = [e.label for e in at.expander]
+    assert any(label.startswith("Chart: one column's values") for label in labels), labels
+    schema_tables = [d.value for d in at.dataframe if list(d.value.columns) == ["Column", "Type"]]
+    assert not schema_tables  # the lineage cards' column lists are closed
+    open_section(at, "columns_repo")
+    schema_tables = [d.value for d in at.dataframe if list(d.value.columns) == ["Column", "Type"]]
+    assert len(schema_tables) == 1
+    assert sorted(schema_tables[0]["Column"]) == sorted(pd.read_csv(demo.training_path_repo).columns)
+    open_section(at, "column_chart")
+    titles = chart_titles(at)
+    assert len(titles) == 2 and titles[0] == "Drift per column (PSI)" and " vs " in titles[1], titles
+    assert at.selectbox(key=COLUMN).value == drift_frame(at).index[0]  # the most drifted column first
+    open_section(at, "column_chart", opened=False)
+    assert chart_titles(at) == ["Drift per column (PSI)"]
+
+
 def test_the_column_selector_shows_that_columns_chart(app: AppTest) -> None:
+    open_section(app, "column_chart")
     app.radio(key=PAIR).set_value("deployed_training|repo_training").run()
     for column, barmode in (("income", "overlay"), ("region", "group")):  # histograms / grouped bars
         app.selectbox(key=COLUMN).set_value(column).run()

@@ -3,6 +3,7 @@ pipelines, the chosen row, explaining a row on demand, a comparison without SHAP
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -115,6 +116,48 @@ def test_importances_and_rank_correlation_match_native_shap(page: AppTest, nativ
     assert metric(page, "Importance order agreement") == f"{rho:.3f}"
     assert any("log-odds of class 1" in m.value for m in page.markdown)
     assert any("TreeExplainer" in m.value for m in page.markdown)
+
+
+def chart_titles(at: AppTest) -> list[str]:
+    return [str(json.loads(c.proto.spec)["layout"]["title"]["text"]) for c in at.get("plotly_chart")]
+
+
+def open_section(at: AppTest, name: str, opened: bool = True) -> None:
+    """What clicking a closed section's header does: its expander's state changes, and the page reruns."""
+    at.session_state[f"modelgap.widget.explanations.open.{name}"] = opened
+    at.run()
+    ok(at)
+
+
+def test_charts_below_the_fold_are_drawn_only_once_their_section_is_opened(demo: Any) -> None:
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT).run()
+    at.switch_page(PAGE).run()
+    ok(at)
+    arrival = chart_titles(at)
+    assert len(arrival) == 3, arrival  # importance, ranks, and the chosen row's explanations (its first tab)
+    assert arrival[0].startswith("Feature importance") and arrival[1].startswith("Importance rank")
+    assert arrival[2].startswith("Contributions from base value to output")
+    closed = [e.label for e in at.expander if e.label.startswith("Chart: ")]
+    assert len(closed) == 3, closed  # each closed section says what it holds
+    open_section(at, "differences")
+    assert len(chart_titles(at)) == 4
+    boxes = [t for t in json.loads(at.get("plotly_chart")[2].proto.spec)["data"] if t["type"] == "box"]
+    chosen = at.multiselect(key="modelgap.widget.explanations.diff_features").value
+    assert [b["name"] for b in boxes] == chosen and len(chosen) == 6  # a box per chosen column
+    open_section(at, "dependence")
+    assert any(t.startswith("SHAP for ") for t in chart_titles(at)) and len(chart_titles(at)) == 5
+    open_section(at, "disagreement_importance")
+    titles = chart_titles(at)
+    assert len(titles) == 6 and "Mean |SHAP| on the rows where they disagree" in titles
+    at.session_state["modelgap.widget.explanations.row_view"] = "What changed"  # the other tab: its chart only
+    at.run()
+    ok(at)
+    titles = chart_titles(at)
+    assert len(titles) == 6 and titles[-1].startswith("Why this row's output differs"), titles
+    assert not any(t.startswith("Contributions from base value") for t in titles)
+    for name in ("differences", "dependence", "disagreement_importance"):
+        open_section(at, name, opened=False)
+    assert len(chart_titles(at)) == 3
 
 
 def test_choosing_a_row_shows_both_explanations_and_why(page: AppTest, native: dict[str, Any]) -> None:

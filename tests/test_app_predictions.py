@@ -88,6 +88,13 @@ def no_exception(at: AppTest) -> None:
     assert not at.exception, [e.value for e in at.exception]
 
 
+def open_section(at: AppTest, name: str) -> None:
+    """What clicking a closed section's header does: its expander's state becomes open, and the page reruns."""
+    at.session_state[f"modelgap.widget.predictions.open.{name}"] = True
+    at.run()
+    no_exception(at)
+
+
 def open_page(params: dict[str, str]) -> AppTest:
     at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
     at.query_params.update(params)
@@ -146,6 +153,8 @@ def test_demo_numbers_match_the_models_own_predictions(demo_page: AppTest, demo_
     row_share = 100 * expected[1][0] / sum(expected[1])
     assert f"{row_share:.1f}%" in heat["text"][1][0]
     assert figure(at, "How much the predicted probability changed")
+    assert not [t for t in figures(at) if t.startswith("Where they disagree")]  # its section is closed: not sent
+    open_section(at, "slices_chart")
     assert figure(at, "Where they disagree")  # the slice chart
     metrics_table = table(at, "metric")
     y = data["default"].to_numpy()
@@ -158,6 +167,26 @@ def test_demo_numbers_match_the_models_own_predictions(demo_page: AppTest, demo_
     top = at.dataframe(key="modelgap.predictions.top_rows").value
     assert len(top) == 50 and top["abs_diff"].is_monotonic_decreasing
     assert any("No row chosen" in c.value for c in at.caption)
+
+
+def test_charts_below_the_fold_are_drawn_only_once_their_section_is_opened(demo_params: dict[str, str]) -> None:
+    at = open_page(demo_params)
+    arrival = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
+    assert len(arrival) == 2, arrival  # the two headline charts: the labels' cross-tab and the probability changes
+    assert arrival[0].startswith("Predicted labels") and arrival[1].startswith("How much the predicted probability")
+    closed = [e.label for e in at.expander if e.label.startswith("Chart: ")]
+    assert len(closed) == 2 and "slices" in closed[0] and "metric" in closed[1], closed  # each says what it holds
+    open_section(at, "metric_deltas")
+    assert len(at.get("plotly_chart")) == 3
+    deltas = figure(at, "Metric changes")["data"][0]
+    metrics_table = table(at, "metric")
+    assert len(deltas["x"]) == len(metrics_table)  # one point per metric of the table
+    assert sorted(deltas["x"]) == pytest.approx(sorted(metrics_table["delta"]))
+    open_section(at, "slices_chart")
+    assert len(at.get("plotly_chart")) == 4
+    at.session_state["modelgap.widget.predictions.open.metric_deltas"] = False  # closing it again
+    at.run()
+    assert len(at.get("plotly_chart")) == 3 and not [t for t in figures(at) if t.startswith("Metric changes")]
 
 
 def test_slice_filters(demo_page: AppTest) -> None:

@@ -45,8 +45,11 @@ def test_demo_data_page_shows_lineage_and_the_drift_table(
     headers = " ".join(tables.evaluate_all("els => els.map(e => e.textContent)"))
     assert "Wasserstein" in headers and "Missing-rate change" in headers  # the drift table's columns
     assert "recent_inquiries" in headers
-    # the column's histogram; its title wraps on a narrow chart, and the lines' text joins without a space
+    # the column's histogram, drawn once its section is opened (closed, it sends nothing); its title wraps on a
+    # narrow chart, and the lines' text joins without a space
     chart = page.locator(".js-plotly-plot").filter(has_text=re.compile(r"vs deployed\s*training data"))
+    expect(chart).to_have_count(0)
+    page.get_by_text("Chart: one column's values in the two datasets").click()
     expect(chart.first).to_be_visible(timeout=STEP_MS)
     page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=STEP_MS)
     page.wait_for_selector('[data-testid="stStatusWidget"]', state="hidden", timeout=STEP_MS)

@@ -9,7 +9,7 @@ from factories import fitted, tabular
 
 from modelgap.explanations import ExplanationComparison, compare_explanations, explain
 from modelgap.figures import explanations as figs
-from modelgap.figures.colors import CATEGORY_COLOR, DEPLOYED_COLOR, REPO_COLOR
+from modelgap.figures.colors import CATEGORY_COLOR, DEPLOYED_COLOR, DISAGREE_COLOR, REPO_COLOR
 from modelgap.model import ModelMetadata
 from modelgap.sources.native import from_native
 
@@ -38,15 +38,39 @@ def test_importance_bars(comparison: ExplanationComparison) -> None:
 
 def test_rank_slope_is_labelled_on_both_sides(comparison: ExplanationComparison) -> None:
     fig = figs.rank_slope(comparison.features)
-    assert len(fig.data) == len(comparison.features)
+    features = comparison.features
+    assert len(fig.data) == 4  # kept lines, moved lines, repo ends, deployed ends: not one trace per feature
     assert list(fig.layout.xaxis.ticktext) == ["repo model", "deployed model"]  # repo first, as everywhere
-    for trace, (name, f) in zip(fig.data, comparison.features.iterrows(), strict=True):
-        assert trace.name == str(name)
-        assert list(trace.y) == [f["repo_rank"], f["deployed_rank"]] and list(trace.x) == [0, 1]
-        left, right = trace.text
+    ends = {t.name: t for t in fig.data if t.mode == "markers+text"}
+    assert list(ends) == ["repo", "deployed"]
+    assert ends["repo"].marker.color == REPO_COLOR and ends["deployed"].marker.color == DEPLOYED_COLOR
+    for (name, f), left, right, y_left, y_right, x_left, x_right in zip(
+        features.iterrows(),
+        ends["repo"].text,
+        ends["deployed"].text,
+        ends["repo"].y,
+        ends["deployed"].y,
+        ends["repo"].x,
+        ends["deployed"].x,
+        strict=True,
+    ):
+        assert (x_left, x_right) == (0, 1) and (y_left, y_right) == (f["repo_rank"], f["deployed_rank"])
         assert str(name) in left and str(name) in right  # named at both ends, with the rank on that side
         assert left.endswith(str(f["repo_rank"])) and right.startswith(str(f["deployed_rank"]))
-        assert list(trace.textposition) == ["middle left", "middle right"]
+    assert (ends["repo"].textposition, ends["deployed"].textposition) == ("middle left", "middle right")
+    # one line per feature from its repo rank to its deployed rank, red when it moved 3+ places or flipped
+    segments = {}
+    for trace in (t for t in fig.data if t.mode == "lines"):
+        xs, ys = list(trace.x), list(trace.y)
+        assert len(xs) % 3 == 0 and xs[2::3] == [None] * (len(xs) // 3)
+        for i in range(0, len(xs), 3):
+            assert xs[i : i + 2] == [0, 1]
+            segments[(ys[i], ys[i + 1])] = trace.line.color == DISAGREE_COLOR
+    expected = {
+        (int(f["repo_rank"]), int(f["deployed_rank"])): bool(f["sign_flip"]) or abs(int(f["rank_change"])) >= 3
+        for _, f in features.iterrows()
+    }
+    assert segments == expected
     low, high = fig.layout.xaxis.range
     longest = max(len(str(n)) for n in comparison.features.index)
     assert high == pytest.approx(1 - low)  # equal room on both sides, growing with the longest name: none clipped

@@ -70,27 +70,55 @@ def importance_bars(
 
 def rank_slope(features: pd.DataFrame, *, top_n: int = 15, big_change: int = 3) -> go.Figure:
     """Each feature's rank in the repo model (left) and the deployed model (right), named on both sides;
-    big moves and sign flips in red."""
+    big moves and sign flips in red.
+
+    Four traces whatever the number of features (a browser draws each trace apart): the lines that moved a lot,
+    the others, and the named ends on each side."""
     top = features.head(top_n)
-    longest = max((len(str(n)) for n in top.index), default=4) + 4  # the name and its rank
+    names = [str(n) for n in top.index]
+    repo_ranks = [int(r) for r in top["repo_rank"]]
+    deployed_ranks = [int(r) for r in top["deployed_rank"]]
+    flips = top["sign_flip"] if "sign_flip" in top else pd.Series(False, index=top.index)
+    moved = [bool(f) or abs(int(c)) >= big_change for f, c in zip(flips, top["rank_change"], strict=True)]
+    longest = max((len(n) for n in names), default=4) + 4  # the name and its rank
     pad = min(3.0, 0.3 + 0.085 * longest)  # x-units beside each end: the labels stay inside the chart
     fig = go.Figure()
-    for name, r in top.iterrows():
-        moved = bool(r.get("sign_flip", False)) or abs(int(r["rank_change"])) >= big_change
-        ranks = [int(r["repo_rank"]), int(r["deployed_rank"])]
+    for big, color, width in ((False, NEUTRAL_COLOR, 1.5), (True, DISAGREE_COLOR, 3.0)):
+        x: list[float | None] = []
+        y: list[float | None] = []
+        for i, m in enumerate(moved):
+            if m == big:
+                x += [0, 1, None]  # one segment per feature; None breaks the line between them
+                y += [repo_ranks[i], deployed_ranks[i], None]
         fig.add_trace(
             go.Scatter(
-                x=[0, 1],
-                y=ranks,
-                mode="lines+markers+text",
-                name=str(name),
-                text=[f"{name}  {ranks[0]}", f"{ranks[1]}  {name}"],
-                textposition=["middle left", "middle right"],
-                textfont={"size": 12},
-                line={"color": DISAGREE_COLOR if moved else NEUTRAL_COLOR, "width": 3 if moved else 1.5},
-                marker={"color": [REPO_COLOR, DEPLOYED_COLOR], "size": 9},
+                x=x,
+                y=y,
+                mode="lines",
+                name="moved a lot or flipped" if big else "rank kept or moved a little",
+                line={"color": color, "width": width},
                 showlegend=False,
-                hovertemplate=f"{name}: rank {ranks[0]} (repo), {ranks[1]} (deployed)<extra></extra>",
+                hoverinfo="skip",
+            )
+        )
+    hover = [f"{n}: rank {a} (repo), {b} (deployed)" for n, a, b in zip(names, repo_ranks, deployed_ranks, strict=True)]
+    for side, x_end, ranks, color, position in (
+        ("repo", 0, repo_ranks, REPO_COLOR, "middle left"),
+        ("deployed", 1, deployed_ranks, DEPLOYED_COLOR, "middle right"),
+    ):
+        fig.add_trace(
+            go.Scatter(
+                x=[x_end] * len(names),
+                y=ranks,
+                mode="markers+text",
+                name=side,
+                text=[f"{n}  {r}" if side == "repo" else f"{r}  {n}" for n, r in zip(names, ranks, strict=True)],
+                textposition=position,
+                textfont={"size": 12},
+                marker={"color": color, "size": 9},
+                customdata=hover,
+                showlegend=False,
+                hovertemplate="%{customdata}<extra></extra>",
             )
         )
     fig.update_layout(
