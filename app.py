@@ -10,7 +10,7 @@ from __future__ import annotations
 def main() -> None:
     import streamlit as st
 
-    from components import cards, compute, sidebar, state
+    from components import cards, compute, sidebar, state, warmup
 
     st.set_page_config(page_title="modelgap", page_icon=":material/difference:", layout="wide")
     cards.page_style()
@@ -35,7 +35,11 @@ def main() -> None:
     comparison = compute.current_comparison(show_error=True)
     state.write_url()
     sidebar.render(comparison)
-    page.run()
+    warmup.watch()  # a cold server's first view leaves the registry out: rerun once MLflow is ready
+    try:
+        page.run()
+    finally:
+        warmup.start()  # after the page is drawn: the warm-up's imports would hold it back
 
 
 # Streamlit runs this file as "__main__". A worker process (the SHAP helper, retraining's workers) re-imports

@@ -15,7 +15,7 @@ import json
 
 import streamlit as st
 
-from components import catalog, compute, data_picker, pickers, source_pickers, state, uploads
+from components import catalog, compute, data_picker, pickers, source_pickers, state, uploads, warmup
 from components.badges import data_line, model_badge
 from components.cards import side_label
 from components.config import TRUSTED_TRACKING_URIS_ENV, default_tracking_uri, trusted_tracking_uris
@@ -135,6 +135,9 @@ def _same_uri(a: str, b: str | None) -> bool:
 @st.fragment
 def panel() -> None:
     """Pickers for both models and the data, and the Compare button."""
+    if trusted_tracking_uris() and not warmup.tracking_ready():
+        st.caption("Reading the registry's lists…", help="The pickers appear in a moment; the comparison is ready.")
+        return  # a cold server's first view: app.py reruns the app when MLflow is ready (components.warmup)
     demo = compute.demo_spec()
     demo_sample = demo.data_path if demo else None
     current = state.current_spec()

@@ -321,8 +321,10 @@ def _check_row(verdict: str, against: str, at: str, run_id: str) -> str:
 def latest_line(comparison: Comparison, spec: ComparisonSpec | None) -> None:
     """One line next to the verdict: the newest sign-off on the candidate, its reviewer, and whether it still
     applies. Silent when the candidate has no home in MLflow or the registry cannot be read."""
-    if spec is None:
-        return
+    from components.warmup import tracking_ready
+
+    if spec is None or not tracking_ready():
+        return  # a cold server's first view: drawn by the rerun once MLflow is ready (components.warmup)
     try:
         history = _history(spec.repo, spec.tracking_uri)
     except Exception:  # noqa: BLE001 - the Report page shows why; the Overview stays quiet

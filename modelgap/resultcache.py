@@ -4,7 +4,9 @@ One file per comparison under `.modelgap/cache/` (`MODELGAP_CACHE_DIR` moves it)
 (`modelgap.resultkeys`: sources, their fingerprints, options, code version); a changed model or data file
 misses. The training files the data section found by lineage are checked again on every read.
 
-Results are pickles, and unpickling runs code: every file is signed (HMAC-SHA256) with a random key kept in the
+Results are pickles (`modelgap.storedmodels`: the models' prediction functions and estimators apart, unpickled
+only when a view uses them, so the Overview is drawn without importing the model libraries), and unpickling
+runs code: every file is signed (HMAC-SHA256) with a random key kept in the
 cache folder with mode 0600, and a file whose signature does not match is never unpickled. Only requests with a
 key are stored (models from trusted origins; never an upload or an endpoint), and a payload holding a
 configured secret or a URL with a password is not stored. A corrupt file, or one written by another version, is
@@ -21,7 +23,6 @@ import hmac
 import json
 import logging
 import os
-import pickle
 import re
 import secrets
 import tempfile
@@ -31,6 +32,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from modelgap import storedmodels
 from modelgap.resultkeys import code_version, path_fingerprint, request_key
 
 if TYPE_CHECKING:
@@ -161,7 +163,7 @@ class ResultCache:
         if any(path_fingerprint(p) != fp for p, fp in depends.items()):
             return None  # a training file the data section read has changed
         try:
-            value = pickle.loads(payload)  # signed with this folder's own key (checked above)
+            value = storedmodels.loads(payload)  # signed with this folder's own key (checked above)
         except Exception:  # noqa: BLE001 - a damaged or incompatible pickle: ignored and rewritten
             LOG.warning("Ignored result file %s: it could not be read; it will be rewritten.", path)
             self._drop(path)
@@ -260,7 +262,7 @@ def _payload(comparison: Comparison) -> bytes | None:
 
     stored = dataclasses.replace(comparison, options=dataclasses.replace(comparison.options, trust=None))
     try:
-        payload: bytes = cloudpickle.dumps(stored, protocol=pickle.HIGHEST_PROTOCOL)
+        payload = storedmodels.dumps(stored, cloudpickle.CloudPickler)  # models apart: read when first used
     except Exception as exc:  # noqa: BLE001 - something unpicklable (a lock, a connection): not cached
         LOG.info("Comparison not cached: it cannot be pickled (%s).", type(exc).__name__)
         return None

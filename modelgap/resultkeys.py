@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 __all__ = ["FORMAT", "code_version", "path_fingerprint", "request_key"]
 
-FORMAT = 1  # the cache's file layout and key recipe; a new one is a new number
+FORMAT = 2  # the cache's file layout and key recipe; a new one is a new number (2: models stored apart)
 MAX_FINGERPRINT_FILES = 2000
 _LIBRARIES = ("numpy", "pandas", "scipy", "scikit-learn", "xgboost", "lightgbm", "shap", "mlflow", "cloudpickle")
 

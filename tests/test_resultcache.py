@@ -18,12 +18,14 @@ import pickle
 import resource
 import signal
 import sqlite3
+import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import FrozenInstanceError
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 from factories import fitted, save_skops
 
@@ -114,6 +116,49 @@ def test_a_stored_comparison_comes_back_with_the_same_numbers_and_working_models
     assert (loaded.repo.predict_proba(rows) == ws.comparison.repo.predict_proba(rows)).all()
     assert (loaded.deployed.predict_labels(rows) == ws.comparison.deployed.predict_labels(rows)).all()
     assert os.stat(tmp_path / "cache" / KEY_FILE).st_mode & 0o777 == 0o600
+
+
+_READ_BACK = """
+import json, sys
+import pandas as pd
+from modelgap.report import comparison_to_dict
+from modelgap.resultcache import ResultCache
+cache_dir, key, rows_csv = sys.argv[1:4]
+loaded = ResultCache(cache_dir).get(key)
+report = json.loads(json.dumps(comparison_to_dict(loaded), default=str))
+before = {"sklearn": "sklearn" in sys.modules, "scipy": "scipy" in sys.modules, "models": [type(loaded.repo).__name__,
+    loaded.repo.heavy_loaded, loaded.deployed.heavy_loaded]}
+proba = loaded.repo.predict_proba(pd.read_csv(rows_csv)).tolist()
+print(json.dumps({"report": report, "before": before, "proba": proba, "after": "sklearn" in sys.modules}))
+"""
+
+
+def test_a_stored_comparison_is_read_without_importing_the_model_libraries_until_a_model_is_used(
+    ws: Workspace, tmp_path: Path
+):
+    """The Overview's numbers come back without scikit-learn (seconds of imports on a fresh server); the models
+    load, whole and working, the first time one predicts. A fresh interpreter: this one has sklearn already."""
+    cache = ResultCache(tmp_path / "cache")
+    key, _ = load_result(ws.request, cache=cache)
+    assert key is not None and save_result(key, ws.request, ws.comparison, cache=cache)
+    sample = ws.comparison.sample
+    assert sample is not None
+    rows = sample.head(10)
+    rows.to_csv(tmp_path / "rows.csv", index=False)
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run(
+        [sys.executable, "-c", _READ_BACK, str(tmp_path / "cache"), key, str(tmp_path / "rows.csv")],
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root), "PYTHONWARNINGS": "ignore"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    assert out["before"] == {"sklearn": False, "scipy": False, "models": ["StoredModel", False, False]}
+    assert out["report"] == _report(ws.comparison)  # every number, read from the light part alone
+    expected = ws.comparison.repo.predict_proba(pd.read_csv(tmp_path / "rows.csv"))
+    assert out["proba"] == expected.tolist() and out["after"] is True  # the model loaded when first used
 
 
 def test_a_changed_model_data_file_or_option_misses(ws: Workspace, tmp_path: Path):

@@ -25,7 +25,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 PSI_BINS = 10
 PSI_EPSILON = 1e-4
@@ -201,6 +200,8 @@ def _numeric(result: ColumnDrift, ref: np.ndarray, cur: np.ndarray) -> None:
 
 def distances(result: ColumnDrift, ref: np.ndarray, cur: np.ndarray) -> None:
     """KS and Wasserstein (also per reference standard deviation) of two non-empty sets of finite values."""
+    from scipy import stats  # here, not at import: reading a stored comparison needs no scipy
+
     ks = stats.ks_2samp(ref, cur)
     result.ks, result.ks_pvalue = float(ks.statistic), float(ks.pvalue)
     result.wasserstein = float(stats.wasserstein_distance(ref, cur))
@@ -263,6 +264,8 @@ def categorical_table(
     if counts.shape[1] < 2:
         result.chi2, result.chi2_pvalue = 0.0, 1.0
     else:
+        from scipy import stats
+
         chi = stats.chi2_contingency(counts, correction=False)
         result.chi2, result.chi2_pvalue = float(chi.statistic), float(chi.pvalue)
 

@@ -6,7 +6,6 @@ import math
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 DIRECTION_MIN_CORR = 0.1  # |corr(value, SHAP)| below this: no clear direction
 FLIP_MIN_SHARE = 0.01  # a feature below 1% of a model's top importance cannot flip
@@ -28,6 +27,8 @@ def rank_correlation(a: pd.Series, b: pd.Series) -> float | None:
     """Spearman's rho of two importance vectors over the same features; None when undefined."""
     if len(a) < 2 or a.nunique() < 2 or b.nunique() < 2:
         return 1.0 if len(a) >= 1 and a.equals(b) else None
+    from scipy import stats  # here, not at import: reading a stored comparison needs no scipy
+
     rho = float(stats.spearmanr(a.to_numpy(), b.to_numpy()).statistic)
     return None if math.isnan(rho) else rho
 
