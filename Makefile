@@ -51,8 +51,8 @@ test: setup-dev demo chromium
 	$(PY) -m pytest -n $(WORKERS) --dist loadgroup
 
 # Dead code: unused functions, methods, classes and imports fail the lint (unused fields and attributes are
-# reported too often for JSON-bound dataclasses to gate on). Names used only from outside: --ignore-names.
-DEAD_CODE_IGNORE := __getattr__,run_fits,source_for,warm_cache
+# reported too often for JSON-bound dataclasses to gate on). Names used only from outside (or by pickle: persistent_id/load): --ignore-names.
+DEAD_CODE_IGNORE := __getattr__,run_fits,source_for,warm_cache,persistent_id,persistent_load
 
 lint: setup-dev
 	$(PY) -m ruff check .
