@@ -79,8 +79,17 @@ def builders_for(comparison: Comparison) -> Builders:
 
 
 def run_pipeline(comparison: Comparison, progress: ProgressFn, builders: Builders | None = None) -> None:
-    """Run the section builders (default: `builders_for(comparison)`) in order, reporting progress."""
-    builders = check_order(builders) if builders is not None else builders_for(comparison)
+    """Run the section builders (default: `builders_for(comparison)`, with the SHAP helper process started
+    first when a model needs it) in order, reporting progress."""
+    if builders is None:
+        builders = builders_for(comparison)
+        # the SHAP helper's cold start overlaps the sections before (Spark explains on its executors instead)
+        if not comparison.options.no_shap and comparison.options.engine == "pandas":
+            from modelgap.explanations.engine import warm_helper
+
+            warm_helper([comparison.repo, comparison.deployed])
+    else:
+        builders = check_order(builders)
     for i, (name, build) in enumerate(builders):
         progress(f"Computing {name}", i / len(builders))
         run_section(comparison, name, build, progress)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from modelgap.explanations.parallel import CpuSample, busy_elsewhere, choose_workers, cpu_sample
@@ -100,3 +101,113 @@ def test_workers_may_start_under_the_app_but_not_under_an_unguarded_script(
     unguarded.write_text("import modelgap\nprint('runs again in every worker')\n")
     fake.__file__ = str(unguarded)
     assert not main_is_safe()
+
+
+def test_the_helpers_cpu_is_not_counted_as_other_processes() -> None:
+    before = CpuSample(wall=10.0, busy=500.0, own=20.0, helper=3.0)
+    after = CpuSample(wall=11.0, busy=502.0, own=20.9, helper=3.8)  # 2 CPU s: 0.9 ours, 0.8 our helper's
+    assert busy_elsewhere(before, after) == pytest.approx(0.3)
+
+
+class Doubler:
+    """A picklable chunk function that records the rows of each call made in this process."""
+
+    def __init__(self) -> None:
+        self.calls: list[int] = []
+
+    def __call__(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        self.calls.append(len(rows))
+        return rows[:, :, None] * 2.0, np.zeros((len(rows), 1))
+
+
+def test_the_probe_doubles_its_pieces_up_to_the_first_chunk_then_runs_serial_chunks() -> None:
+    """A cheap job: the probe takes 16, 32, then the rest of the first chunk; too little work for a helper, so
+    the remaining rows go in chunks of `size` here, with the values of one call on all rows."""
+    from modelgap.explanations import chunks
+
+    fn = Doubler()
+    X = np.arange(1500.0).reshape(500, 3)
+    res = chunks.run_chunks(fn, X, size=100, split="processes")
+    assert fn.calls == [16, 32, 52, 100, 100, 100, 100]
+    assert res.n_done == 500 and not res.parallel and res.workers == 1
+    np.testing.assert_array_equal(res.values[:, :, 0], X * 2.0)
+    fn.calls.clear()
+    fixed = chunks.run_chunks(fn, X, size=100, split="processes", workers=1)  # serial by the settings: no probe
+    assert fn.calls == [100] * 5 and fixed.reason == "fixed by the settings"
+
+
+def test_a_warmed_helper_starts_at_once_and_its_cpu_is_measured() -> None:
+    """`warm` starts the process without waiting; once it answers, a run counts a round trip, not a cold start,
+    and the helper's (and fork server's) CPU time is visible to the busy measure."""
+    import time
+
+    from modelgap.explanations.parallel import COLD_START_SECONDS, WARM_START_SECONDS, Helper
+
+    helper = Helper()
+    assert helper.start_seconds(0) == COLD_START_SECONDS
+    began = time.perf_counter()
+    assert helper.warm()
+    assert time.perf_counter() - began < 1.0  # the cold start happens meanwhile, not here
+    try:
+        deadline = time.perf_counter() + 60
+        while helper.start_seconds(0) != WARM_START_SECONDS and time.perf_counter() < deadline:
+            time.sleep(0.05)
+        assert helper.start_seconds(0) == WARM_START_SECONDS
+        assert helper.cpu_seconds() > 0.0  # importing shap in the fork server took CPU
+        assert helper.acquire()  # warm leaves the helper free for a run
+        helper.release()
+    finally:
+        helper.stop()
+
+
+class Tagged:
+    """A picklable chunk function that sleeps 1 ms a row and tags its rows with (process id, first row, rows)."""
+
+    def __call__(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        import time
+
+        time.sleep(0.001 * len(rows))
+        tag = np.array([[os.getpid(), rows[0, 0] / 3, len(rows)]] * len(rows), dtype=float)
+        return np.repeat(rows[:, :, None] * 2.0, 3, axis=2), tag
+
+
+def test_this_process_explains_short_chunks_and_the_helper_long_ones(monkeypatch: pytest.MonkeyPatch) -> None:
+    """shap holds the GIL for a whole call, and the pool's threads need it to feed the helper: so the chunks
+    explained here after the probe are the shortest allowed, while the helper's are guided (a quarter of the
+    rows left). The values are those of one call on all rows."""
+    from modelgap.explanations import chunks
+
+    monkeypatch.setattr(chunks, "MIN_CHUNK_SECONDS", 0.0)
+    monkeypatch.setattr(chunks, "LOCAL_CHUNK_SECONDS", 0.0)
+    X = np.arange(1800.0).reshape(600, 3)
+    res = chunks.run_chunks(Tagged(), X, size=200, split="processes", workers=2)
+    assert res.n_done == 600 and res.parallel and res.workers == 2
+    np.testing.assert_array_equal(res.values[:, :, 0], X * 2.0)
+    calls = {(int(pid), int(start), int(rows)) for pid, start, rows in res.base}
+    here = sorted((start, rows) for pid, start, rows in calls if pid == os.getpid())
+    helper = [rows for pid, _, rows in calls if pid != os.getpid()]
+    probe = [rows for start, rows in here if start < 112]
+    assert probe[:2] == [16, 32] and sum(probe) <= 200  # doubling pieces, at most the first chunk
+    assert all(rows == 1 for start, rows in here[len(probe) :])  # then single rows here
+    assert helper and max(helper) > 1  # ... and guided chunks in the helper
+
+
+@pytest.mark.parametrize("kind", ["xgboost", "lightgbm", "logreg", "pipeline"])
+def test_models_that_never_use_the_helper_do_not_start_it(kind: str) -> None:
+    """Native contributions use threads and linear models a closed form: a comparison of such models (a
+    Pipeline's final step counts) starts no helper process ahead of time."""
+    from factories import fitted, pipeline, tabular
+    from sklearn.linear_model import LogisticRegression
+
+    from modelgap.explanations.engine import warm_helper
+    from modelgap.explanations.parallel import HELPER
+    from modelgap.model import ModelMetadata
+    from modelgap.sources.native import from_native
+
+    if kind == "pipeline":
+        est = pipeline(estimator=LogisticRegression(max_iter=500)).fit(*tabular())
+    else:
+        est, _, _ = fitted(kind)
+    running = HELPER.cpu_seconds() > 0  # a helper left by an earlier test may still be up
+    assert not warm_helper([from_native(est, kind, ModelMetadata())])
+    assert running or HELPER.cpu_seconds() == 0

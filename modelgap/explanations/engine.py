@@ -111,6 +111,13 @@ def explain(
     )
 
 
+def warm_helper(models: Sequence[LoadedModel]) -> bool:
+    """Start the SHAP helper process ahead of `explain` when a model's final estimator is a scikit-learn tree
+    model (called when a comparison starts: the start then overlaps the predictions); True when it started."""
+    finals = [split_pipeline(m.estimator)[1] for m in models if m.estimator is not None]
+    return tree.warm_helper_for(finals)
+
+
 def _check_columns(model: LoadedModel, df: pd.DataFrame, columns: list[str], what: str) -> None:
     missing = [c for c in columns if c not in df.columns]
     if missing:

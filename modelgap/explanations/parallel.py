@@ -3,13 +3,14 @@
 shap's TreeExplainer for scikit-learn models runs on one core and holds the GIL, so the second core is used by
 a *helper process*: this process and the helper take row chunks from the front of the same queue (guided
 sizes, shrinking towards the end) until none is left. The helper is one long-lived worker forked from the
-"forkserver" (a clean process, safe even when this one runs threads or OpenMP), started on first use, sent the
+"forkserver" (a clean process, safe even when this one runs threads or OpenMP), started ahead of use (`warm`:
+when a comparison with a scikit-learn tree model starts, and when such a model's explanation starts), sent the
 explainer once per run and stopped after a minute without work. While it starts, this process keeps
 explaining, so a slow start costs no time here: it only delays when the helper begins to help.
 
 The rule (`choose_workers`) says 1 when another process already uses the second core or the work is too short
-for the start-up; the busy measure comes from /proc/stat over the first chunk (other processes' CPU time, this
-one's subtracted), or the 1-minute load average where /proc/stat is missing.
+for the start-up; the busy measure comes from /proc/stat over the first chunks (other processes' CPU time, this
+one's and the helper's subtracted), or the 1-minute load average where /proc/stat is missing.
 """
 
 from __future__ import annotations
@@ -21,8 +22,10 @@ import pickle
 import sys
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 COLD_START_SECONDS = 3.0  # fork server + shap import in the helper, measured on the 2-core machine when idle
@@ -72,10 +75,11 @@ class CpuSample:
     wall: float
     busy: float | None  # CPU seconds every process used since boot (/proc/stat); None where unavailable
     own: float  # CPU seconds this process used (all its threads)
+    helper: float = 0.0  # CPU seconds the helper's processes used (they are ours, not "other processes")
 
 
 def cpu_sample() -> CpuSample:
-    return CpuSample(time.perf_counter(), _system_busy(), time.process_time())
+    return CpuSample(time.perf_counter(), _system_busy(), time.process_time(), HELPER.cpu_seconds())
 
 
 def busy_elsewhere(before: CpuSample, after: CpuSample) -> float:
@@ -87,7 +91,8 @@ def busy_elsewhere(before: CpuSample, after: CpuSample) -> float:
             return max(0.0, os.getloadavg()[0] - 1.0)
         except OSError:
             return 0.0
-    return max(0.0, (after.busy - before.busy - (after.own - before.own)) / wall)
+    ours = (after.own - before.own) + max(0.0, after.helper - before.helper)
+    return max(0.0, (after.busy - before.busy - ours) / wall)
 
 
 def _system_busy() -> float | None:
@@ -115,6 +120,20 @@ def _run(rows: Any) -> Any:
     return _INSTALLED(rows)
 
 
+def _ping() -> bool:
+    return True
+
+
+def _process_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of process `pid` from /proc; 0 where unavailable."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
 def _forget() -> None:
     global _INSTALLED
     _INSTALLED = None
@@ -124,10 +143,15 @@ class Helper:
     """One worker process, reused from run to run; one run at a time (`acquire` says whether it is free)."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # one run at a time
+        self._start_lock = threading.Lock()  # one start at a time (a thread of its own: a cold start takes seconds)
+        self._spawned = False  # the process exists: a submit returns at once
+        self._pending = 0  # submits waiting in a thread for the process to start
+        self._count_lock = threading.Lock()
         self._executor: ProcessPoolExecutor | None = None
         self._timer: threading.Timer | None = None
         self._warm = False
+        self._since = 0.0  # when the current helper process was asked to start
 
     def acquire(self, wait_seconds: float = 0.0) -> bool:
         """Take the helper for one run; wait up to `wait_seconds` for another run (another session) to end."""
@@ -138,11 +162,80 @@ class Helper:
             self._timer.cancel()
         return True
 
+    def warm(self) -> bool:
+        """Start the helper in the background (this returns at once) so that its cold start overlaps other
+        work; stopped after IDLE_SECONDS if no run uses it. False where worker processes may not start."""
+        from modelgap.processes import main_is_safe
+
+        if not main_is_safe():
+            return False
+        if self._executor is None and not self._pending:
+            self._submit(_ping).add_done_callback(self._started)
+            if not self._lock.locked():  # a run in progress sets its own timer when it ends
+                self._stop_later()
+        return True
+
+    def cpu_seconds(self) -> float:
+        """CPU seconds used so far by the helper and the fork server it came from (0 when there is none)."""
+        executor = self._executor
+        if executor is None:
+            return 0.0
+        pids = list(getattr(executor, "_processes", None) or {})
+        try:
+            from multiprocessing import forkserver
+
+            server = getattr(forkserver._forkserver, "_forkserver_pid", None)
+        except (ImportError, AttributeError):
+            server = None
+        if server:
+            pids.append(server)
+        return sum(_process_cpu(pid) for pid in pids)
+
     def start_seconds(self, payload_bytes: int) -> float:
-        start = WARM_START_SECONDS if self._warm and self._executor is not None else COLD_START_SECONDS
+        """Seconds before the helper can take a chunk: a round trip when it runs, else what is left of a cold
+        start (one asked for by `warm` has been under way for a while), plus sending the explainer."""
+        if self._executor is None:
+            start = COLD_START_SECONDS
+        elif self._warm:
+            start = WARM_START_SECONDS
+        else:
+            start = max(WARM_START_SECONDS, COLD_START_SECONDS - (time.perf_counter() - self._since))
         return start + payload_bytes / SEND_BYTES_PER_SECOND
 
     def install(self, payload: bytes) -> Future[bool]:
+        """Send the explainer; the future is done when the helper holds it (after its start if it is cold)."""
+        future = self._submit(_install, payload)
+        future.add_done_callback(self._started)
+        return future
+
+    def _submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
+        """`fn(*args)` in the helper, without waiting here for its process to start: the first submit spawns
+        it, which waits for the fork server to import shap, so that submit runs in a thread of its own."""
+        if self._spawned and self._executor is not None:
+            return self._executor.submit(fn, *args)
+        outer: Future[Any] = Future()
+        self._count(1)
+
+        def start() -> None:
+            try:
+                with self._start_lock:
+                    inner = self._ensure_executor().submit(fn, *args)
+                    self._spawned = True
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller through the future
+                outer.set_exception(exc)
+                return
+            finally:
+                self._count(-1)
+            inner.add_done_callback(partial(_copy_outcome, outer))
+
+        threading.Thread(target=start, name="modelgap-shap-helper-start", daemon=True).start()
+        return outer
+
+    def _count(self, step: int) -> None:
+        with self._count_lock:
+            self._pending += step
+
+    def _ensure_executor(self) -> ProcessPoolExecutor:
         if self._executor is None:
             ctx = _context()
             if sys.platform.startswith("linux"):
@@ -153,12 +246,11 @@ class Helper:
                 forkserver.ensure_running()
             self._executor = ProcessPoolExecutor(max_workers=1, mp_context=ctx)
             self._warm = False
-        future = self._executor.submit(_install, payload)
-        future.add_done_callback(self._started)
-        return future
+            self._since = time.perf_counter()
+        return self._executor
 
     def _started(self, future: Future[bool]) -> None:
-        self._warm = future.exception() is None
+        self._warm = not future.cancelled() and future.exception() is None
 
     def submit(self, rows: Any) -> Future[Any]:
         assert self._executor is not None
@@ -167,17 +259,23 @@ class Helper:
     def release(self, broken: bool = False) -> None:
         """End a run: drop the explainer in the helper (or the helper itself if it broke), free the helper."""
         try:
-            if not broken and self._executor is not None:
-                self._executor.submit(_forget)
-                self._timer = threading.Timer(IDLE_SECONDS, self._stop_if_idle)
-                self._timer.daemon = True
-                self._timer.start()
+            if not broken:
+                if self._executor is not None or self._pending:  # a start under way gets the explainer first
+                    self._submit(_forget)
+                self._stop_later()  # stops a helper that started after this run chose to stay serial too
         except Exception:  # noqa: BLE001 - the pool broke after the last chunk: start afresh next time
             broken = True
         finally:
             if broken:
                 self.stop()
             self._lock.release()
+
+    def _stop_later(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = threading.Timer(IDLE_SECONDS, self._stop_if_idle)
+        self._timer.daemon = True
+        self._timer.start()
 
     def _stop_if_idle(self) -> None:
         if self._lock.acquire(blocking=False):
@@ -187,13 +285,36 @@ class Helper:
                 self._lock.release()
 
     def stop(self) -> None:
-        if self._executor is not None:
-            self._executor.shutdown(wait=False, cancel_futures=True)
-            self._executor = None
-        self._warm = False
+        with self._start_lock:  # a start under way ends first
+            if self._executor is not None:
+                self._executor.shutdown(wait=False, cancel_futures=True)
+                self._executor = None
+            self._spawned = self._warm = False
+
+
+def _copy_outcome(outer: Future[Any], inner: Future[Any]) -> None:
+    if inner.cancelled():
+        outer.cancel()
+    elif inner.exception() is not None:
+        outer.set_exception(inner.exception())
+    else:
+        outer.set_result(inner.result())
 
 
 HELPER = Helper()
+
+
+def warm_if_free() -> bool:
+    """Start the helper ahead of a run (its cold start then overlaps other work) unless the other cores look
+    busy by the 1-minute load average; a run still decides from its own measure."""
+    cores = usable_cores()
+    try:
+        load = os.getloadavg()[0]
+    except OSError:
+        load = 0.0
+    if cores < 2 or load > cores - FREE_CORE:
+        return False
+    return HELPER.warm()
 
 
 def _context() -> Any:

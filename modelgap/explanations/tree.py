@@ -13,12 +13,14 @@ from typing import Any
 
 import numpy as np
 
+from modelgap.explanations import parallel
 from modelgap.explanations.chunks import ChunkFn, ChunkResult, Split, chunk_size, run_chunks
 from modelgap.explanations.outputs import family, raw_space_of_estimator
 from modelgap.explanations.result import ProgressCallback, StopCallback
 from modelgap.explanations.shapes import normalize_contribs, normalize_shap
 
 TREE_FAMILIES = ("sklearn_forest", "sklearn_gbm", "sklearn_hgb", "xgboost", "lightgbm")
+HELPER_FAMILIES = ("sklearn_forest", "sklearn_gbm", "sklearn_hgb")  # shap's TreeExplainer: one core per process
 BACKGROUND_ROWS = 100  # interventional Tree SHAP cost grows linearly with the background
 
 
@@ -64,6 +66,9 @@ def explain_tree(
     it pays (`workers` fixes the number instead; `allow_parallel=False` keeps one).
     """
     fam = family(est)
+    native = output == raw_space_of_estimator(est, task) and fam in ("xgboost", "lightgbm")
+    if allow_parallel and workers != 1 and not native:
+        parallel.warm_if_free()  # the helper starts while the explainer is built and the first rows explained
     fn: ChunkFn
     split: Split = "processes"
     rows: Any = X
@@ -225,4 +230,12 @@ def background_for(est: Any, background_t: Any | None) -> Any | None:
     return as_matrix(background_t)[:BACKGROUND_ROWS]
 
 
-__all__ = ["as_matrix", "background_for", "explain_tree", "method_name", "supports"]
+def warm_helper_for(estimators: list[Any]) -> bool:
+    """Start the helper process now when one of `estimators` (final steps) is explained by shap's
+    TreeExplainer, so that its cold start overlaps the work before the explanations."""
+    if not any(family(e) in HELPER_FAMILIES for e in estimators):
+        return False
+    return parallel.warm_if_free()
+
+
+__all__ = ["as_matrix", "background_for", "explain_tree", "method_name", "supports", "warm_helper_for"]
