@@ -10,6 +10,20 @@ import pytest
 
 from modelgap.explanations.parallel import CpuSample, busy_elsewhere, choose_workers, cpu_sample
 
+APP = Path(__file__).resolve().parent.parent / "app.py"
+
+
+@pytest.fixture(autouse=True)
+def app_main(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`__main__` as under Streamlit (a module whose file is the guarded app.py), so the helper may start here
+    whatever an earlier test in this worker left as `__main__` (an AppTest leaves its own, unguarded)."""
+    import sys
+    import types
+
+    main = types.ModuleType("__main__")
+    main.__file__ = str(APP)
+    monkeypatch.setitem(sys.modules, "__main__", main)
+
 
 @pytest.mark.parametrize(
     ("cores", "busy", "work", "start", "max_workers", "workers"),
@@ -95,7 +109,7 @@ def test_workers_may_start_under_the_app_but_not_under_an_unguarded_script(
 
     fake = types.ModuleType("__main__")
     monkeypatch.setitem(sys.modules, "__main__", fake)
-    fake.__file__ = str(Path(__file__).resolve().parent.parent / "app.py")
+    fake.__file__ = str(APP)
     assert main_is_safe()
     unguarded = tmp_path / "script.py"
     unguarded.write_text("import modelgap\nprint('runs again in every worker')\n")
