@@ -102,8 +102,16 @@ def open_options(page: Any, key: str) -> Any:
 
 
 def choose(page: Any, key: str, option: str) -> None:
-    """Pick the option of the selectbox with this key whose text is `option`."""
-    open_options(page, key).filter(has_text=option).first.click()
+    """Pick the option of the selectbox with this key whose text is `option`. A rerun (such as the one that draws
+    the pickers once a cold server has loaded MLflow) detaches an open list: open and pick again then."""
+    for _attempt in range(3):
+        try:
+            open_options(page, key).filter(has_text=option).first.click(timeout=10_000)
+            break
+        except PlaywrightTimeoutError:
+            page.keyboard.press("Escape")
+    else:
+        raise AssertionError(f"could not pick {option!r} in the selectbox {key!r}")
     settled(page)
 
 
