@@ -180,18 +180,18 @@ def test_a_known_metric_override_applies() -> None:
 
 # ---------------------------------------------------------------- real comparisons
 
-_MODELS: dict[str, Any] = {}
+_MODELS: dict[int, tuple[Any, Any]] = {}  # id -> (the model, kept alive so its id is not reused; loaded)
 
 
 def load_model_from(model: Any) -> Any:
     """A real skops file of `model`, loaded by modelgap (kept for the module: the files are small)."""
-    key = str(id(model))
-    if key not in _MODELS:
+    key = id(model)
+    if key not in _MODELS or _MODELS[key][0] is not model:
         import tempfile
 
         folder = Path(tempfile.mkdtemp(prefix="robust-"))
-        _MODELS[key] = load_model(str(save_skops(model, folder / "m.skops")))
-    return _MODELS[key]
+        _MODELS[key] = (model, load_model(str(save_skops(model, folder / "m.skops"))))
+    return _MODELS[key][1]
 
 
 @pytest.fixture(scope="module")
