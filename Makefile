@@ -35,7 +35,7 @@ $(DEMO_DIR)/.complete: | $(VENV)/.runtime-stamp
 demo: $(DEMO_DIR)/.complete
 
 run: setup demo
-	$(PY) -m streamlit run app.py --server.address $(HOST) --server.port $(PORT) --server.headless true \
+	$(PY) serve.py --server.address $(HOST) --server.port $(PORT) --server.headless true \
 		--browser.gatherUsageStats false
 
 # Debian's chromium drives the browser tests; browsers cannot be downloaded here.
@@ -58,7 +58,7 @@ lint: setup-dev
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
-	@dead=$$($(PY) -m vulture modelgap components pages app.py --min-confidence 60 \
+	@dead=$$($(PY) -m vulture modelgap components pages app.py serve.py --min-confidence 60 \
 		--ignore-names "$(DEAD_CODE_IGNORE)" | grep -E "unused (function|method|class|import)" || true); \
 	if [ -n "$$dead" ]; then echo "$$dead"; echo "Dead code: remove it (or add a name used from outside to DEAD_CODE_IGNORE)."; exit 1; fi
 

@@ -6,6 +6,7 @@ import streamlit as st
 
 from components import cards, compute, empty, report_view, retraining_view, signoff_view, state
 from components import summaries as s
+from components.static_table import Column, static_table
 from modelgap import words
 
 comparison = compute.current_comparison()
@@ -136,24 +137,17 @@ else:
         if changes:
             for row in changes:  # one column for both ranks, so that the table fits beside the cards on a laptop
                 row["ranks"] = f"{row['repo_rank']} · {row['deployed_rank']}"
-            st.dataframe(
+            static_table(
                 changes,
-                hide_index=True,
-                width="stretch",
-                column_order=("feature", "ranks", "repo_importance", "deployed_importance"),
-                column_config={
-                    "feature": "Input column",
-                    "ranks": st.column_config.TextColumn(
-                        "Rank, repo · deployed", help="1 = most important; the repo model's rank first."
-                    ),
-                    "repo_importance": st.column_config.NumberColumn(
-                        "Importance, repo", format="%.3f", help="Mean |SHAP| in the repo model."
-                    ),
-                    "deployed_importance": st.column_config.NumberColumn(
-                        "Importance, deployed", format="%.3f", help="Mean |SHAP| in the deployed model."
-                    ),
-                },
+                [
+                    Column("feature", "Input column"),
+                    Column("ranks", "Rank, repo · deployed"),
+                    Column("repo_importance", "Importance, repo", "%.3f"),
+                    Column("deployed_importance", "Importance, deployed", "%.3f"),
+                ],
+                alt="The input columns whose importance changed most between the two models",
             )
+            st.caption("Importance: mean |SHAP| in each model. Rank 1 = most important, the repo model's rank first.")
         else:
             st.success("No input column changed its importance.", icon=":material/check:")
 

@@ -135,15 +135,15 @@ def start_model_server(model_uri: str, workdir: Path, *, env: dict[str, str] | N
 def start_streamlit(
     app: Path, workdir: Path, *, env: dict[str, str] | None = None, timeout: float = 90
 ) -> RunningServer:
-    """`streamlit run app` headless on a free loopback port; ready when /_stcore/health answers."""
+    """`streamlit run app` headless on a free loopback port; ready when /_stcore/health answers. The repo's
+    app.py starts as `make run` starts it (serve.py, which passes these options on to `streamlit run`)."""
     workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
+    serve = Path(__file__).resolve().parent.parent / "serve.py"
+    launch = [str(serve)] if app.resolve() == serve.with_name("app.py") else ["-m", "streamlit", "run", str(app)]
     cmd = [
         sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        str(app),
+        *launch,
         "--server.headless",
         "true",
         "--server.port",

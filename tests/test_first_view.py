@@ -13,10 +13,13 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from servers import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -139,3 +142,38 @@ def test_an_unreachable_registry_still_shows_its_error_after_the_warm_up(
     assert "Cannot reach" in then["errors"][0] and "Choose another tracking URI above" in then["errors"][0]
     assert "modelgap.pick.deployed.kind" in then["selectboxes"]  # the pickers are there, the registry's are not
     assert "modelgap.pick.deployed.ref" not in then["selectboxes"]
+
+
+def _maps_pandas(pid: int, seconds: float) -> bool:
+    """Has process `pid` loaded pandas' compiled libraries within `seconds`? (/proc/PID/maps lists every
+    shared object a process has mapped: what it has imported, seen from outside.)"""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if "pandas/_libs" in Path(f"/proc/{pid}/maps").read_text():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_make_run_imports_the_first_views_code_before_a_browser_connects(demo_workspace: Any) -> None:
+    """`make run` starts serve.py, whose head start imports pandas and the Overview's components while the
+    browser loads Streamlit's JavaScript; `streamlit run app.py` imports nothing until a session runs."""
+    from servers import server_env, start_server
+
+    recipe = (ROOT / "Makefile").read_text().split("\nrun:", 1)[1].split("\n\n", 1)[0]
+    assert "serve.py" in recipe
+    env = server_env(MODELGAP_DEMO_DIR=str(demo_workspace.directory))
+    seen = {}
+    for name, launch in (("serve.py", [str(ROOT / "serve.py")]), ("streamlit run", ["-m", "streamlit", "run"])):
+        port = free_port()
+        app = [] if name == "serve.py" else [str(ROOT / "app.py")]
+        cmd = [sys.executable, *launch, *app, "--server.port", str(port), "--server.headless", "true"]
+        server = start_server(
+            cmd, f"http://127.0.0.1:{port}", "/_stcore/health", Path(tempfile.mkdtemp()) / "log", env=env
+        )
+        try:
+            seen[name] = _maps_pandas(server.process.pid, 20.0 if name == "serve.py" else 3.0)
+            assert requests.get(server.url, timeout=10).status_code == 200
+        finally:
+            server.stop()
+    assert seen == {"serve.py": True, "streamlit run": False}

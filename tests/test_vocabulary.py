@@ -300,13 +300,20 @@ def test_reports_use_friendly_names_repo_first_and_no_server_paths(champion: dic
     assert "output: log-odds" in html
 
 
-def test_the_overview_importance_table_puts_repo_first(app: AppTest) -> None:
+def test_the_overview_importance_table_puts_repo_first(app: AppTest, champion: dict[str, Any]) -> None:
     app.switch_page("pages/overview.py").run()
-    [table] = [d for d in app.dataframe if "ranks" in d.value.columns]
-    shown = [c for c in table.proto.column_order]
-    assert shown == ["feature", "ranks", "repo_importance", "deployed_importance"]
-    first = table.value.iloc[0]
-    assert first["ranks"] == f"{first['repo_rank']} · {first['deployed_rank']}"
+    [table] = [t for t in app.table if "Input column" in t.value.columns]
+    shown = table.value
+    assert list(shown.columns) == ["Input column", "Rank, repo · deployed", "Importance, repo", "Importance, deployed"]
+    # Each row against the CLI's JSON report of the same pair (another process): repo's rank and importance first.
+    features = {f["feature"]: f for f in champion["report"]["explanations"]["features"]}
+    assert len(shown) >= 1
+    for _, row in shown.iterrows():
+        f = features[row["Input column"].replace("\\", "")]
+        assert row["Rank, repo · deployed"] == f"{f['repo_rank']} · {f['deployed_rank']}"
+        assert row["Importance, repo"] == f"{f['repo_importance']:.3f}"
+        assert row["Importance, deployed"] == f"{f['deployed_importance']:.3f}"
+    assert not app.dataframe or all("ranks" not in d.value.columns for d in app.dataframe)  # no grid for 3 rows
 
 
 # ---------------------------------------------------------------- another estimator family
