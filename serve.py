@@ -25,7 +25,7 @@ FIRST_VIEW_MODULES = (
     "components.report_view",
     "components.retraining_view",
     "components.signoff_view",
-    "components.static_table",
+    "components.plain_table",
     "components.summaries",
     "modelgap.storedmodels",
 )

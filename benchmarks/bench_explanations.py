@@ -1,5 +1,8 @@
 """SHAP for both models of a pair on 1k and 10k rows: the engine against the 2-core floor.
 
+The engine is timed as the app runs it: `pair.explain_pair`, which puts both models' rows on one work list for
+this process and the helper process when both use shap's TreeExplainer (`engine_1worker_s`: the serial engine).
+
 Floor: for scikit-learn tree models, a bare single-process `shap.TreeExplainer(est).shap_values(X)` divided by
 2 (the work splits perfectly over the 2 cores); for xgboost and lightgbm, their native contributions
 (`pred_contribs` / `pred_contrib`) on 2 threads. Target: engine <= 1.15x the floor at 10k rows for every kind.
@@ -101,10 +104,13 @@ def _best_of(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
 
 
 def _explain_both(models: list[Any], X: pd.DataFrame, output: str, workers: int | None = None) -> list[Any]:
-    from modelgap.explanations import ExplainSettings, explain
+    """What the app does (`section.explain_rows`): the pair path, both models' rows on one work list when both
+    use the helper process; `workers=1` is the serial engine (one model after the other, one process)."""
+    from modelgap.explanations import ExplainSettings
+    from modelgap.explanations.pair import explain_pair
 
     settings = ExplainSettings(workers=workers)
-    return [explain(m, X, output=output, background=None, settings=settings) for m in models]
+    return explain_pair(models, X, output=output, background=None, settings=settings)
 
 
 def _load() -> float:

@@ -13,13 +13,14 @@ import streamlit as st
 
 from components import cards
 from components.lazy_section import lazy_section
+from components.plain_table import Column, plain_table
 from modelgap.data.relation import frame_schema
 from modelgap.figures.data import category_bars, drift_ranking, numeric_overlay
 from modelgap.report.markdown import md
 from modelgap.words import display_path, friendly
 
 PAGE = "data"
-MISSING = "–"  # a number a section did not report (a KS for a category, a chi-square for a number)
+MISSING = "–"  # a text a section did not report (no slice, no importance); a missing number: plain_table.MISSING
 
 ORIGIN_WORDS = {
     "mlflow": "a dataset input that MLflow recorded with the model's training run",
@@ -154,55 +155,51 @@ def drift_rows(pair: dict[str, Any]) -> pd.DataFrame:
     return frame
 
 
-def as_text(frame: pd.DataFrame, formats: dict[str, str]) -> pd.DataFrame:
-    """The frame with these number columns as text in their format, a missing number as "–" (Streamlit draws a
-    missing number as "None" whatever the column config or a Styler says)."""
-    out = frame.copy()
-    for column, fmt in formats.items():
-        if column in out:
-            values = pd.to_numeric(out[column], errors="coerce")
-            out[column] = [MISSING if pd.isna(v) else fmt.format(v) for v in values]
-    return out
-
-
 NUMERIC_DRIFT = ("column", "severity", "psi", "ks", "wasserstein_std", "missing_rate_change", "note")
 CATEGORY_DRIFT = ("column", "severity", "psi", "chi2", "new_levels", "vanished_levels", "missing_rate_change", "note")
-DIAGNOSIS_FORMATS = {"training_psi": "{:.3f}", "sample_psi": "{:.3f}"}
 DRIFT_COLUMNS = {
-    "column": st.column_config.TextColumn("Column"),
-    "kind": st.column_config.TextColumn("Kind", help="numeric, categorical, or identifier (not compared)"),
-    "severity": st.column_config.TextColumn(
+    "column": Column("Column"),
+    "kind": Column("Kind", help="numeric, categorical, or identifier (not compared)"),
+    "severity": Column(
         "Severity",
         help="none / low / moderate / high: the worse of the PSI grade (0.02, 0.1, 0.25) and the missing-rate grade "
         "(1, 5, 20 points). Not significant differences (p ≥ 0.01) are capped at low.",
     ),
-    "psi": st.column_config.NumberColumn(
+    "psi": Column(
         "PSI",
-        format="%.3f",
-        help="Population stability index: how much the share of rows per bin moved (deciles of the reference for "
+        "{:.3f}",
+        "Population stability index: how much the share of rows per bin moved (deciles of the reference for "
         "numbers, one bin per level for categories). Above 0.25 is a large shift.",
     ),
-    "ks": st.column_config.NumberColumn(
-        "KS", format="%.3f", help="Kolmogorov-Smirnov statistic: the largest gap between the two cumulative shares."
+    "ks": Column("KS", "{:.3f}", "Kolmogorov-Smirnov statistic: the largest gap between the two cumulative shares."),
+    "wasserstein_std": Column(
+        "Wasserstein (std)", "{:.3f}", "How far values moved on average, in standard deviations of the reference."
     ),
-    "wasserstein_std": st.column_config.NumberColumn(
-        "Wasserstein (std)",
-        format="%.3f",
-        help="How far values moved on average, in standard deviations of the reference.",
-    ),
-    "chi2": st.column_config.NumberColumn(
-        "Chi-square", format="%.1f", help="Chi-square statistic of the level counts (categories)."
-    ),
-    "new_levels": st.column_config.TextColumn("New levels", help="Categories seen only in the current data."),
-    "vanished_levels": st.column_config.TextColumn(
+    "chi2": Column("Chi-square", "{:.1f}", "Chi-square statistic of the level counts (categories)."),
+    "new_levels": Column("New levels", help="Categories seen only in the current data."),
+    "vanished_levels": Column(
         "Vanished levels", help="Categories of the reference that the current data no longer has."
     ),
-    "missing_rate_change": st.column_config.NumberColumn(
+    "missing_rate_change": Column(
         "Missing-rate change",
-        format="percent",
-        help="Share of missing values in the current data minus that in the reference (NaN, empty, ±inf).",
+        "percent",
+        "Share of missing values in the current data minus that in the reference (NaN, empty, ±inf).",
     ),
-    "note": st.column_config.TextColumn("Note"),
+    "note": Column("Note"),
+}
+DIAGNOSIS_COLUMNS = {
+    "column": Column("Input column"),
+    "flags": Column("Flags", help="drift, disagreement, importance: what stands out."),
+    "training_psi": Column("Training PSI", "{:.3f}", "Drift between the two models' training data."),
+    "sample_psi": Column("Sample PSI", "{:.3f}", "Drift of the sample against a training set (the larger one)."),
+    "where": Column(
+        "Where they disagree most",
+        help="The slice of this column's values where the models disagree most: its disagreement rate and how many "
+        "times the overall rate that is.",
+    ),
+    "importance": Column(
+        "Importance, repo · deployed", help="Mean |SHAP| of the column in the repo model, then in the deployed model."
+    ),
 }
 
 
@@ -221,24 +218,14 @@ def drift_table(pair: dict[str, Any], row_budget: int) -> None:
             icon=":material/filter_alt:",
         )
     frame = drift_rows(pair)
-    # One table per kind of column: each kind has its own statistics, so no cell is empty by construction
-    # (Streamlit draws a missing number as "None").
+    # One table per kind of column: each kind has its own statistics, so no cell is empty by construction.
     kinds = frame["kind"] if "kind" in frame else pd.Series("numeric", index=frame.index)
-    for kind, columns, key in (
-        ("numeric", NUMERIC_DRIFT, "data_drift"),
-        ("categorical", CATEGORY_DRIFT, "data_drift_categories"),
-    ):
+    for kind, columns in (("numeric", NUMERIC_DRIFT), ("categorical", CATEGORY_DRIFT)):
         part = frame[kinds == kind]
         if part.empty:
             continue
         st.markdown(f"**{'Numeric' if kind == 'numeric' else 'Categorical'} columns** ({len(part)})")
-        st.dataframe(
-            part[[c for c in columns if c in part.columns]],
-            hide_index=True,
-            width="stretch",
-            column_config=DRIFT_COLUMNS,
-            key=key,
-        )
+        plain_table(part, {c: DRIFT_COLUMNS[c] for c in columns if c in part.columns})
     others = frame[~kinds.isin(["numeric", "categorical"])]
     if not others.empty:
         names = ", ".join(f"{c} ({friendly(k)})" for c, k in zip(others["column"], others["kind"], strict=True))
@@ -248,11 +235,16 @@ def drift_table(pair: dict[str, Any], row_budget: int) -> None:
 
 
 def drift_charts(pair: dict[str, Any], data: Any, column_key: str) -> None:
-    """PSI ranking beside the chosen column's distributions (histograms or bars) in both datasets; the second
-    chart is drawn once its section is opened (the ranking is the headline; the table above has every number)."""
+    """PSI ranking beside the chosen column's distributions (histograms or bars) in both datasets, each drawn once
+    its section is opened: they sit below the fold, and the tables above have every number. (A page with no chart
+    on arrival does not load the chart library: about a second of the browser's time on a laptop-class core.)"""
     left, right = st.columns(2)
     with left:
-        st.plotly_chart(drift_ranking(pair.get("columns") or []), width="stretch", key="data_ranking")
+        ranking = lazy_section(
+            "Chart: drift per column (PSI), most drifted first", PAGE, "ranking_chart", icon=":material/bar_chart:"
+        )
+        if ranking is not None:
+            ranking.plotly_chart(drift_ranking(pair.get("columns") or []), width="stretch", key="data_ranking")
     names = [str(c["column"]) for c in pair.get("columns") or []]
     tables = getattr(data, "tables", None) or {}
     ref_t, cur_t = tables.get(str(pair.get("reference_key"))), tables.get(str(pair.get("current_key")))
@@ -305,36 +297,7 @@ def diagnosis(rows: list[dict[str, Any]]) -> None:
     frame["flags"] = frame["flags"].map(lambda f: ", ".join(f) if f else "")
     frame["where"] = [_where(r) for r in rows]  # the slice, its rate and lift in one column: fits a laptop
     frame["importance"] = [_importance(r) for r in rows]
-    st.dataframe(
-        as_text(frame, DIAGNOSIS_FORMATS),
-        hide_index=True,
-        width="stretch",
-        key="data_diagnosis",
-        column_order=("column", "flags", "training_psi", "sample_psi", "where", "importance"),
-        column_config={
-            "column": st.column_config.TextColumn("Input column", width=140),
-            "flags": st.column_config.TextColumn(
-                "Flags", help="drift, disagreement, importance: what stands out.", width=205
-            ),
-            "training_psi": st.column_config.TextColumn(
-                "Training PSI", help="Drift between the two models' training data.", width=95
-            ),
-            "sample_psi": st.column_config.TextColumn(
-                "Sample PSI", help="Drift of the sample against a training set (the larger one).", width=90
-            ),
-            "where": st.column_config.TextColumn(
-                "Where they disagree most",
-                help="The slice of this column's values where the models disagree most: its disagreement rate and "
-                "how many times the overall rate that is.",
-                width=265,
-            ),
-            "importance": st.column_config.TextColumn(
-                "Importance, repo · deployed",
-                help="Mean |SHAP| of the column in the repo model, then in the deployed model.",
-                width=190,
-            ),
-        },
-    )
+    plain_table(frame, DIAGNOSIS_COLUMNS)
 
 
 def _importance(row: dict[str, Any]) -> str:

@@ -16,6 +16,8 @@ import streamlit as st
 
 from components import cards, compute, state
 from components.cache import RESULT_TTL_S, Slot, fill
+from components.lazy_section import lazy_section
+from components.plain_table import Column, plain_table
 from modelgap.comparison import Comparison
 from modelgap.errors import ModelgapError
 from modelgap.explanations import ExplanationComparison, explain_rows, output_space_label, row_sentence
@@ -178,27 +180,29 @@ def show_row(c: ExplanationComparison, row: int) -> None:
             "Equals the change of the base value plus the sum of the per-column changes below.",
         )
     # Only the open tab's chart is drawn: switching tabs reruns the page (tabs otherwise draw all their charts).
-    side_by_side, changes = st.tabs(["Both explanations", "What changed"], key=ROW_VIEW_KEY, on_change="rerun")
-    if changes.open:
-        changes.plotly_chart(figs.row_comparison(frame, summary))
-    else:
-        side_by_side.plotly_chart(figs.row_waterfalls(frame, summary))
+    panel = lazy_section(
+        f"Chart: row {row}'s two explanations, from base value to output, and what changed",
+        "explanations",
+        "row_charts",
+        icon=":material/waterfall_chart:",
+    )
+    if panel is not None:
+        with panel:
+            side_by_side, changes = st.tabs(["Both explanations", "What changed"], key=ROW_VIEW_KEY, on_change="rerun")
+            if changes.open:
+                changes.plotly_chart(figs.row_comparison(frame, summary))
+            else:
+                side_by_side.plotly_chart(figs.row_waterfalls(frame, summary))
     table = frame.reset_index()
     table["value"] = table["value"].map(format_value)  # as the Predictions page shows it (modelgap.words)
-    st.dataframe(
+    plain_table(
         table,
-        hide_index=True,
-        width="stretch",
-        column_config={
-            "feature": "Input column",
-            "value": st.column_config.TextColumn("Value in this row"),
-            "repo": st.column_config.NumberColumn("SHAP (repo)", format="%+.4f", help=f"Contribution to the {what}."),
-            "deployed": st.column_config.NumberColumn(
-                "SHAP (deployed)", format="%+.4f", help=f"Contribution to the {what}."
-            ),
-            "change": st.column_config.NumberColumn(
-                "Change", format="%+.4f", help="SHAP(repo) − SHAP(deployed): how this column moved the output."
-            ),
+        {
+            "feature": Column("Input column"),
+            "value": Column("Value in this row"),
+            "repo": Column("SHAP (repo)", "{:+.4f}", f"Contribution to the {what}."),
+            "deployed": Column("SHAP (deployed)", "{:+.4f}", f"Contribution to the {what}."),
+            "change": Column("Change", "{:+.4f}", "SHAP(repo) − SHAP(deployed): how this column moved the output."),
         },
     )
     totals = pd.DataFrame(
@@ -209,15 +213,12 @@ def show_row(c: ExplanationComparison, row: int) -> None:
             "output": [summary["repo_output"], summary["deployed_output"]],
         }
     )
-    st.dataframe(
+    plain_table(
         totals,
-        hide_index=True,
-        column_config={
-            "model": "Model",
-            "base": st.column_config.NumberColumn("Base value", format="%.4f", help="The average output (SHAP base)."),
-            "contributions": st.column_config.NumberColumn(
-                "Sum of contributions", format="%+.4f", help="The SHAP values of this row added up."
-            ),
-            "output": st.column_config.NumberColumn("Output", format="%.4f", help=f"The model's {what} for this row."),
+        {
+            "model": Column("Model"),
+            "base": Column("Base value", "{:.4f}", "The average output (SHAP base)."),
+            "contributions": Column("Sum of contributions", "{:+.4f}", "The SHAP values of this row added up."),
+            "output": Column("Output", "{:.4f}", f"The model's {what} for this row."),
         },
     )

@@ -10,6 +10,7 @@ import streamlit as st
 
 from components import cards, state
 from components.lazy_section import lazy_section
+from components.plain_table import Column, plain_table
 from modelgap.comparison import Comparison
 from modelgap.explanations import ExplanationComparison, output_space_label
 from modelgap.explanations import stats as shap_stats
@@ -99,61 +100,52 @@ def headline(c: ExplanationComparison) -> None:
 
 
 def importance(c: ExplanationComparison) -> None:
+    """The importance table (every number, on arrival), then its two charts in a section drawn once opened: a
+    page with no chart on arrival does not start the chart library (about a second of the browser's time)."""
     st.subheader("Which input columns matter")
-    left, right = st.columns(2)  # the rank chart names every column on both sides: it needs half the width
-    with left:
-        st.plotly_chart(figs.importance_bars(c.features, output=output_space_label(c.output, c.class_label)))
-    with right:
-        st.plotly_chart(figs.rank_slope(c.features))
     table = c.features.reset_index()
     table["direction"] = [_direction(r) for _, r in table.iterrows()]
-    st.dataframe(
-        table,
-        hide_index=True,
-        width="stretch",
-        column_order=(
-            "feature",
-            "repo_importance",
-            "deployed_importance",
-            "repo_rank",
-            "deployed_rank",
-            "rank_change",
-            "sign_flip",
-            "direction",
-        ),
-        column_config={
-            "feature": st.column_config.TextColumn("Input column", help="A column of the data."),
-            "repo_importance": st.column_config.NumberColumn(
-                "Importance, repo",
-                format="%.4f",
-                help="Mean |SHAP|: the average absolute contribution in the repo model.",
-            ),
-            "deployed_importance": st.column_config.NumberColumn(
-                "Importance, deployed",
-                format="%.4f",
-                help="Mean |SHAP|: the average absolute contribution in the deployed model.",
-            ),
-            "repo_rank": st.column_config.NumberColumn("Rank, repo", help="1 = most important.", width="small"),
-            "deployed_rank": st.column_config.NumberColumn("Rank, deployed", help="1 = most important.", width="small"),
-            "rank_change": st.column_config.NumberColumn(
-                "Moved",
-                help="Deployed rank minus repo rank: positive = more important in the repo model.",
-                width="small",
-            ),
-            "sign_flip": st.column_config.CheckboxColumn(
-                "Flips",
-                help="The effect flips: higher values push the output one way in one model and the other way in the "
-                "other.",
-                width="small",
-            ),
-            "direction": st.column_config.TextColumn(
-                "Higher values",
-                help="The effect of higher values, repo → deployed: ↑ raises the output, ↓ lowers it, – unclear; "
-                "'category' for a column without an order.",
-                width="small",
-            ),
-        },
+    plain_table(table, IMPORTANCE_COLUMNS)
+    panel = lazy_section(
+        "Chart: each column's importance in the two models side by side, and how its rank moved",
+        PAGE,
+        "importance_charts",
+        icon=":material/bar_chart:",
     )
+    if panel is None:
+        return
+    with panel:
+        left, right = st.columns(2)  # the rank chart names every column on both sides: it needs half the width
+        with left:
+            st.plotly_chart(figs.importance_bars(c.features, output=output_space_label(c.output, c.class_label)))
+        with right:
+            st.plotly_chart(figs.rank_slope(c.features))
+
+
+IMPORTANCE_COLUMNS = {
+    "feature": Column("Input column", help="A column of the data."),
+    "repo_importance": Column(
+        "Importance, repo", "{:.4f}", "Mean |SHAP|: the average absolute contribution in the repo model."
+    ),
+    "deployed_importance": Column(
+        "Importance, deployed", "{:.4f}", "Mean |SHAP|: the average absolute contribution in the deployed model."
+    ),
+    "repo_rank": Column("Rank, repo", "{:d}", "1 = most important."),
+    "deployed_rank": Column("Rank, deployed", "{:d}", "1 = most important."),
+    "rank_change": Column(
+        "Moved", "{:d}", "Deployed rank minus repo rank: positive = more important in the repo model."
+    ),
+    "sign_flip": Column(
+        "Flips",
+        "check",
+        "The effect flips: higher values push the output one way in one model and the other way in the other.",
+    ),
+    "direction": Column(
+        "Higher values",
+        help="The effect of higher values, repo → deployed: ↑ raises the output, ↓ lowers it, – unclear; "
+        "'category' for a column without an order.",
+    ),
+}
 
 
 def _direction(r: pd.Series) -> str:
@@ -282,22 +274,20 @@ def disagreement_importance(c: ExplanationComparison, rows: list[Any]) -> None:
             .to_numpy(),
         }
     )
-    st.dataframe(
+    plain_table(
         table,
-        hide_index=True,
-        width="stretch",
-        column_config={
-            "feature": "Input column",
-            "gap_disagreeing": st.column_config.NumberColumn(
+        {
+            "feature": Column("Input column"),
+            "gap_disagreeing": Column(
                 "Gap, disagreeing",
-                format="%+.4f",
-                help="Mean |SHAP| in the repo model minus the deployed model, on the disagreeing rows only.",
+                "{:+.4f}",
+                "Mean |SHAP| in the repo model minus the deployed model, on the disagreeing rows only.",
             ),
-            "gap_all": st.column_config.NumberColumn(
+            "gap_all": Column(
                 "Gap, random",
-                format="%+.4f",
-                help="Mean |SHAP| in the repo model minus the deployed model, over the random rows (the "
-                "importance table above).",
+                "{:+.4f}",
+                "Mean |SHAP| in the repo model minus the deployed model, over the random rows (the importance "
+                "table above).",
             ),
         },
     )

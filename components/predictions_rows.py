@@ -15,6 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from components import cards, predictions_data, state
+from components.plain_table import Column, plain_table
 from modelgap.comparison import Comparison
 from modelgap.figures import predictions as figs
 from modelgap.predictions import PredictionComparison
@@ -133,14 +134,7 @@ def drill_down(comparison: Comparison, result: PredictionComparison, row: int | 
         values = sample.loc[row]
         inputs = [c for c in result.input_columns if c in values.index]
         table = pd.DataFrame({"column": inputs, "value": [_text(values[c]) for c in inputs]})
-        st.dataframe(
-            table,
-            hide_index=True,
-            width="stretch",
-            key="predictions_row_values",
-            height=min(36 + 35 * len(table), 640),  # every input column without an inner scroll bar
-            column_config={"column": "Input column", "value": "Value"},
-        )
+        plain_table(table, {"column": Column("Input column"), "value": Column("Value")})
         if target is not None and target in values.index:
             st.markdown(f"Actual outcome (`{target}`): **{_text(values[target])}**")
     with right:

@@ -4,13 +4,18 @@ two models' predictions differ (cross-tab and probability changes, or value diff
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
+import numpy as np
+import pandas as pd
 import streamlit as st
 
 from components import cards, compute, predictions_data, state
+from components.lazy_section import lazy_section
 from modelgap.comparison import Comparison
 from modelgap.figures import predictions as figs
 from modelgap.predictions import PredictionComparison
+from modelgap.report.markdown import md
 
 PAGE = "predictions"
 TOLERANCE_WIDGET = f"{state.PREFIX}widget.{PAGE}.tolerance"
@@ -96,14 +101,20 @@ def charts(comparison: Comparison, result: PredictionComparison) -> None:
 
 
 def _classification_charts(comparison: Comparison, result: PredictionComparison) -> None:
+    """The labels' cross-tab as a shaded table (every count on arrival), its heatmap and the probability changes
+    each in a section drawn once opened: a page with no chart on arrival does not start the chart library (about
+    a second of the browser's time on a laptop-class core)."""
     left, right = st.columns(2)
     with left:
         if result.crosstab is not None and len(result.crosstab):
-            st.plotly_chart(figs.crosstab_heatmap(result.crosstab), key="predictions_crosstab")
-            st.caption(
-                "Each cell counts the rows with that pair of labels; the percentage is of the repo label's row. "
-                "The diagonal is where the models agree."
+            st.markdown(f"**{CROSSTAB_TITLE}**")
+            crosstab_table(result.crosstab)
+            st.caption(CROSSTAB_CAPTION)
+            panel = lazy_section(
+                "Chart: the same counts as a heatmap", PAGE, "crosstab_chart", icon=":material/grid_on:"
             )
+            if panel is not None:
+                panel.plotly_chart(figs.crosstab_heatmap(result.crosstab), key="predictions_crosstab")
     with right:
         diffs = predictions_data.class_diffs(comparison, result)
         if diffs is None:
@@ -111,13 +122,50 @@ def _classification_charts(comparison: Comparison, result: PredictionComparison)
                 "No probability chart: a model gives labels only, so only the labels were compared.",
                 icon=":material/info:",
             )
-        else:
-            per_class, where = diffs
-            st.plotly_chart(figs.probability_diff_histogram(per_class), key="predictions_proba_diffs")
-            st.caption(
+            return
+        per_class, where = diffs
+        panel = lazy_section(
+            "Chart: how much the predicted probability changed, repo minus deployed (a histogram of the rows)",
+            PAGE,
+            "proba_chart",
+            icon=":material/bar_chart:",
+        )
+        if panel is not None:
+            panel.plotly_chart(figs.probability_diff_histogram(per_class), key="predictions_proba_diffs")
+            panel.caption(
                 f"From {where}. Right of zero: the repo model gives the class a higher probability than the "
                 "deployed model; a narrow spike at zero means they agree."
             )
+
+
+CROSSTAB_TITLE = "Predicted labels: repo model (rows) against deployed model (columns)"
+CROSSTAB_CAPTION = (
+    "Each cell counts the rows with that pair of labels; the percentage is of the repo label's row. "
+    "The diagonal is where the models agree."
+)
+REPO_LABEL = "repo model's label"
+LIGHT, DARK = (0xF4, 0xF6, 0xFB), (0x2F, 0x5B, 0xEA)  # the heatmap's colour scale (modelgap.figures.predictions)
+
+
+def crosstab_table(crosstab: pd.DataFrame) -> None:
+    """Repo label (rows) x deployed label (columns): "4,474 (98.5%)", shaded by the count as in the heatmap."""
+    counts = crosstab.to_numpy(dtype=np.int64)
+    pct = figs.row_percent(crosstab)
+    frame = pd.DataFrame(counts, columns=[f"deployed {md(v)}" for v in crosstab.columns])  # Markdown, as all cells
+    frame.insert(0, REPO_LABEL, [str(v) for v in crosstab.index])
+    styler = frame.style.hide(axis="index").format(md, subset=[REPO_LABEL])
+    for j, column in enumerate(frame.columns[1:]):
+        for i in range(len(frame)):
+            styler = styler.format(f"{counts[i, j]:,} ({pct[i, j]:.1f}%)", subset=pd.IndexSlice[[i], [column]])
+    top = max(int(counts.max()), 1)
+
+    def shade(count: Any) -> str:
+        share = count / top
+        rgb = ",".join(str(round(lo + (hi - lo) * share)) for lo, hi in zip(LIGHT, DARK, strict=True))
+        return f"background-color: rgb({rgb}); color: {'#FFFFFF' if share > 0.5 else '#1B2233'}"
+
+    styler = styler.map(shade, subset=list(frame.columns[1:]))
+    st.table(styler, hide_index=True)
 
 
 def _regression_charts(result: PredictionComparison) -> None:

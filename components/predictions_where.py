@@ -10,6 +10,7 @@ import streamlit as st
 
 from components import cards, state
 from components.lazy_section import lazy_section
+from components.plain_table import Column, plain_table
 from components.summaries import MIN_SLICE_ROWS
 from modelgap import words
 from modelgap.comparison import Comparison
@@ -121,23 +122,14 @@ def surrogate(result: PredictionComparison) -> None:
     if not tree.rules:
         st.caption(tree.note or "No rules: there is nothing to describe.")
         return
-    st.dataframe(
+    plain_table(
         rule_frame(result),
-        hide_index=True,
-        width="stretch",
-        key="predictions_rules",
-        column_config={
-            "rule": st.column_config.TextColumn("When", width="large", help="The conditions of one leaf of the tree."),
-            "n_rows": st.column_config.NumberColumn("Rows", help="Rows that match the rule.", format="localized"),
-            "n_disagree": st.column_config.NumberColumn(
-                "Disagree", help="Matching rows where the models disagree.", format="localized"
-            ),
-            "rate": st.column_config.ProgressColumn(
-                "Disagreement", min_value=0.0, max_value=1.0, format="percent", help="Share of the matching rows."
-            ),
-            "predicts_disagree": st.column_config.CheckboxColumn(
-                "Flagged", help="The tree marks these rows as 'models disagree here'."
-            ),
+        {
+            "rule": Column("When", help="The conditions of one leaf of the tree."),
+            "n_rows": Column("Rows", "localized", "Rows that match the rule."),
+            "n_disagree": Column("Disagree", "localized", "Matching rows where the models disagree."),
+            "rate": Column("Disagreement", "percent", "Share of the matching rows.", bar=True),
+            "predicts_disagree": Column("Flagged", "check", "The tree marks these rows as 'models disagree here'."),
         },
     )
     cols = st.columns(3)
@@ -174,28 +166,9 @@ def metrics(comparison: Comparison, result: PredictionComparison) -> None:
         cards.not_computed(comparison, "metrics", "Metrics")
         return
     table = metric_table(section.to_dict())
-    st.dataframe(
-        table,
-        hide_index=True,
-        width="stretch",
-        key="predictions_metrics",
-        column_config={
-            "metric": st.column_config.TextColumn("Metric", help="Hover the help column for what it measures."),
-            "repo": st.column_config.NumberColumn("Repo", format="%.4f", help="The repo model's score."),
-            "deployed": st.column_config.NumberColumn("Deployed", format="%.4f", help="The deployed model's score."),
-            "delta": st.column_config.NumberColumn("Change", format="%+.4f", help="Repo minus deployed."),
-            "interval": st.column_config.TextColumn(
-                "95% interval of the change",
-                help="From a paired bootstrap: the same resampled rows score both models. An interval that "
-                "does not contain 0 is a real change, not chance.",
-            ),
-            "verdict": st.column_config.TextColumn(
-                "Repo is",
-                help="The change read by the metric's direction (a lower log loss is better): better, worse, or no "
-                "clear change when the interval contains 0.",
-            ),
-        },
-        column_order=("metric", "repo", "deployed", "delta", "interval", "verdict"),
+    plain_table(
+        pd.DataFrame(table, columns=list(METRIC_COLUMNS)),
+        METRIC_COLUMNS,
     )
     meanings = [f"**{r['metric']}**: {r['meaning']}" for r in table if r["meaning"]]
     if meanings:  # under the table, where they wrap, rather than a wide column a laptop screen cuts off
@@ -218,6 +191,24 @@ def metrics(comparison: Comparison, result: PredictionComparison) -> None:
         st.caption(note)
     if result.flips:
         _flips(result.flips)
+
+
+METRIC_COLUMNS = {
+    "metric": Column("Metric"),
+    "repo": Column("Repo", "{:.4f}", "The repo model's score."),
+    "deployed": Column("Deployed", "{:.4f}", "The deployed model's score."),
+    "delta": Column("Change", "{:+.4f}", "Repo minus deployed."),
+    "interval": Column(
+        "95% interval of the change",
+        help="From a paired bootstrap: the same resampled rows score both models. An interval that does not contain "
+        "0 is a real change, not chance.",
+    ),
+    "verdict": Column(
+        "Repo is",
+        help="The change read by the metric's direction (a lower log loss is better): better, worse, or no clear "
+        "change when the interval contains 0.",
+    ),
+}
 
 
 def metric_table(values: dict[str, Any]) -> list[dict[str, Any]]:

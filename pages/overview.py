@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from components import cards, compute, empty, report_view, retraining_view, signoff_view, state
 from components import summaries as s
-from components.static_table import Column, static_table
+from components.plain_table import Column, plain_table
 from modelgap import words
 
 comparison = compute.current_comparison()
@@ -137,17 +138,17 @@ else:
         if changes:
             for row in changes:  # one column for both ranks, so that the table fits beside the cards on a laptop
                 row["ranks"] = f"{row['repo_rank']} · {row['deployed_rank']}"
-            static_table(
-                changes,
-                [
-                    Column("feature", "Input column"),
-                    Column("ranks", "Rank, repo · deployed"),
-                    Column("repo_importance", "Importance, repo", "%.3f"),
-                    Column("deployed_importance", "Importance, deployed", "%.3f"),
-                ],
-                alt="The input columns whose importance changed most between the two models",
+            plain_table(
+                pd.DataFrame(changes),
+                {
+                    "feature": Column("Input column"),
+                    "ranks": Column("Rank, repo · deployed", help="1 = most important; the repo model's rank first."),
+                    "repo_importance": Column("Importance, repo", "{:.3f}", "Mean |SHAP| in the repo model."),
+                    "deployed_importance": Column(
+                        "Importance, deployed", "{:.3f}", "Mean |SHAP| in the deployed model."
+                    ),
+                },
             )
-            st.caption("Importance: mean |SHAP| in each model. Rank 1 = most important, the repo model's rank first.")
         else:
             st.success("No input column changed its importance.", icon=":material/check:")
 

@@ -43,9 +43,11 @@ def disagreement_rate(demo: Any, deployed: str) -> float:
 
 
 def table_with(at: Any, *columns: str) -> pd.DataFrame:
-    """The one table in `at` (an AppTest or a block of it, such as a tab) that has all these columns."""
-    found = [d.value for d in at.dataframe if set(columns) <= set(d.value.columns)]
-    shown = [list(d.value.columns) for d in at.dataframe]
+    """The one table in `at` (an AppTest or a block of it, such as a tab) that has all these columns: a grid, or a
+    static table (components/plain_table, whose columns are headed by their labels)."""
+    tables = [*at.dataframe, *at.table]
+    found = [d.value for d in tables if set(columns) <= set(d.value.columns)]
+    shown = [list(d.value.columns) for d in tables]
     assert len(found) == 1, f"{len(found)} tables with {columns}; tables: {shown}"
     return found[0]
 

@@ -57,9 +57,10 @@ def texts(at: AppTest) -> str:
 
 
 def drift_frame(at: AppTest) -> pd.DataFrame:
-    found = [d.value for d in at.dataframe if "psi" in d.value.columns and "ks" in d.value.columns]
-    assert len(found) == 1, [list(d.value.columns) for d in at.dataframe]
-    return found[0].set_index("column")
+    """The numeric columns' drift table (a static table, components/plain_table: headed by its labels)."""
+    found = [d.value for d in at.table if "PSI" in d.value.columns and "KS" in d.value.columns]
+    assert len(found) == 1, [list(d.value.columns) for d in at.table]
+    return found[0].set_index("Column")
 
 
 def finite(values: pd.Series) -> np.ndarray:
@@ -93,11 +94,11 @@ def test_drift_numbers_match_an_independent_computation(app: AppTest, demo: Any,
     reference = finite(pd.read_csv(demo.training_path_repo)[column])
     current = finite(pd.read_csv(demo.sample_path)[column])
     ks = stats.ks_2samp(reference, current)
-    assert table.loc[column, "ks"] == pytest.approx(ks.statistic, abs=1e-12)
-    assert table.loc[column, "psi"] == pytest.approx(psi(reference, current), rel=1e-9, abs=1e-12)
-    assert list(table["psi"].fillna(-1)) != sorted(table["psi"].fillna(-1))  # ranked most drifted first:
+    assert table.loc[column, "KS"] == pytest.approx(ks.statistic, abs=1e-12)
+    assert table.loc[column, "PSI"] == pytest.approx(psi(reference, current), rel=1e-9, abs=1e-12)
+    assert list(table["PSI"].fillna(-1)) != sorted(table["PSI"].fillna(-1))  # ranked most drifted first:
     worst = ("high", "moderate", "low", "none")  # the most severe first, then the largest PSI
-    pairs = zip(table["severity"], table["psi"], strict=True)
+    pairs = zip(table["Severity"], table["PSI"], strict=True)
     shown = [(worst.index(sev), -(p if pd.notna(p) else 0.0)) for sev, p in pairs]
     assert shown == sorted(shown), shown
     labels = list(app.radio(key=PAIR).options)  # as shown (formatted)
@@ -117,9 +118,12 @@ def chart_titles(at: AppTest) -> list[str]:
 
 def test_closed_sections_send_nothing_until_opened(demo: Any) -> None:
     at = open_data_page()
-    assert chart_titles(at) == ["Drift per column (PSI)"]  # the headline chart only
+    assert chart_titles(at) == []  # both charts are below the fold, in closed sections
     labels = [e.label for e in at.expander]
     assert any(label.startswith("Chart: one column's values") for label in labels), labels
+    assert any(label.startswith("Chart: drift per column (PSI)") for label in labels), labels
+    open_section(at, "ranking_chart")
+    assert chart_titles(at) == ["Drift per column (PSI)"]
     schema_tables = [d.value for d in at.dataframe if list(d.value.columns) == ["Column", "Type"]]
     assert not schema_tables  # the lineage cards' column lists are closed
     open_section(at, "columns_repo")
@@ -160,7 +164,7 @@ def test_a_failed_data_part_shows_the_error_and_the_page_renders(
     assert any("repo model's training data" in e for e in errors), errors
     assert [t.value for t in at.title] == ["Data"]
     assert "#### credit-applications-2025-q4" in texts(at)  # the deployed side's lineage is still there
-    assert any("psi" in d.value.columns for d in at.dataframe)  # and the sample-vs-training drift
+    assert any("PSI" in d.value.columns for d in at.table)  # and the sample-vs-training drift
     assert at.query_params["repo_train"] == str(bad)
 
 

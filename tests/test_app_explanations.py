@@ -64,7 +64,8 @@ def ok(at: AppTest) -> None:
 
 
 def frame_with(at: AppTest, column: str) -> pd.DataFrame:
-    frames = [d.value for d in at.dataframe if column in d.value.columns]
+    """The first table (a static one, components/plain_table, or a grid) with a column headed `column`."""
+    frames = [d.value for d in [*at.table, *at.dataframe] if column in d.value.columns]
     assert frames, f"no table with a {column!r} column"
     return frames[0]
 
@@ -107,12 +108,12 @@ def test_importances_and_rank_correlation_match_native_shap(page: AppTest, nativ
     random = list(choose_rows(native["data"], None, 900, seed=0).random)
     assert set(random) <= set(rows)
     X = native["data"].loc[random]
-    table = frame_with(page, "repo_importance").set_index("feature")
+    table = frame_with(page, "Importance, repo").set_index("Input column")
     for side in ("repo", "deployed"):
         expected = tree_shap(native["models"][side], X).abs().mean().reindex(table.index, fill_value=0.0)
-        np.testing.assert_allclose(table[f"{side}_importance"], expected, atol=1e-6)
-    assert table.loc["recent_inquiries", "deployed_importance"] == 0.0  # the champion does not use it
-    rho = stats.spearmanr(table["repo_importance"], table["deployed_importance"]).statistic
+        np.testing.assert_allclose(table[f"Importance, {side}"], expected, atol=1e-6)
+    assert table.loc["recent_inquiries", "Importance, deployed"] == 0.0  # the champion does not use it
+    rho = stats.spearmanr(table["Importance, repo"], table["Importance, deployed"]).statistic
     assert metric(page, "Importance order agreement") == f"{rho:.3f}"
     assert any("log-odds of class 1" in m.value for m in page.markdown)
     assert any("TreeExplainer" in m.value for m in page.markdown)
@@ -133,12 +134,17 @@ def test_charts_below_the_fold_are_drawn_only_once_their_section_is_opened(demo:
     at = AppTest.from_file(str(APP), default_timeout=TIMEOUT).run()
     at.switch_page(PAGE).run()
     ok(at)
-    arrival = chart_titles(at)
-    assert len(arrival) == 3, arrival  # importance, ranks, and the chosen row's explanations (its first tab)
-    assert arrival[0].startswith("Feature importance") and arrival[1].startswith("Importance rank")
-    assert arrival[2].startswith("Contributions from base value to output")
+    assert chart_titles(at) == []  # the importance table is on arrival; every chart is in a closed section
     closed = [e.label for e in at.expander if e.label.startswith("Chart: ")]
-    assert len(closed) == 3, closed  # each closed section says what it holds
+    assert len(closed) == 5, closed  # each closed section says what it holds
+    assert "importance" in closed[0] and closed[-1].startswith("Chart: row "), closed  # the chosen row's: last
+    open_section(at, "importance_charts")
+    arrival = chart_titles(at)
+    assert len(arrival) == 2, arrival  # importance and ranks
+    assert arrival[0].startswith("Feature importance") and arrival[1].startswith("Importance rank")
+    open_section(at, "row_charts")
+    arrival = chart_titles(at)
+    assert len(arrival) == 3 and arrival[2].startswith("Contributions from base value to output"), arrival
     open_section(at, "differences")
     assert len(chart_titles(at)) == 4
     boxes = [t for t in json.loads(at.get("plotly_chart")[2].proto.spec)["data"] if t["type"] == "box"]
@@ -168,12 +174,12 @@ def test_choosing_a_row_shows_both_explanations_and_why(page: AppTest, native: d
     assert page.query_params["row"] == str(row)
     sentences = [m.value for m in page.markdown if f"On row {row} the repo model's" in m.value]
     assert sentences and "mostly because of" in sentences[0]
-    shown = frame_with(page, "change").set_index("feature")
+    shown = frame_with(page, "Change").set_index("Input column")
     X = native["data"].loc[[row]]
     for side in ("repo", "deployed"):
         expected = tree_shap(native["models"][side], X).iloc[0].reindex(shown.index, fill_value=0.0)
-        np.testing.assert_allclose(shown[side], expected, atol=1e-6)
-    biggest = shown["change"].abs().idxmax()
+        np.testing.assert_allclose(shown[f"SHAP ({side})"], expected, atol=1e-6)
+    biggest = shown["Change"].abs().idxmax()
     assert str(biggest) in sentences[0]
 
 
@@ -187,13 +193,15 @@ def test_a_row_outside_the_explained_ones_is_explained_on_demand(page: AppTest, 
     page.button(key=EXPLAIN).click().run()
     ok(page)
     assert any(f"On row {row}" in m.value for m in page.markdown)
-    totals = frame_with(page, "contributions").set_index("model")
+    totals = frame_with(page, "Sum of contributions").set_index("Model")
     X = native["data"].loc[[row]]
     for side in ("repo", "deployed"):
         model = native["models"][side]
         expected = logit(float(model.predict_proba(X[list(model.feature_names_in_)])[0, 1]))
-        assert totals.loc[side, "base"] + totals.loc[side, "contributions"] == pytest.approx(expected, abs=1e-6)
-        assert totals.loc[side, "output"] == pytest.approx(expected, abs=1e-6)
+        assert totals.loc[side, "Base value"] + totals.loc[side, "Sum of contributions"] == pytest.approx(
+            expected, abs=1e-6
+        )
+        assert totals.loc[side, "Output"] == pytest.approx(expected, abs=1e-6)
 
 
 def test_without_shap_the_page_says_so_and_renders(demo: Any) -> None:
@@ -211,7 +219,7 @@ def test_without_shap_the_page_says_so_and_renders(demo: Any) -> None:
     ok(at)
     assert [t.value for t in at.title] == ["Explanations"]
     assert any("not available" in i.value and "skipped" in i.value for i in at.info), [i.value for i in at.info]
-    assert not at.dataframe
+    assert not at.dataframe and not at.table
 
 
 def test_multiclass_pair_offers_a_class_and_the_table_follows_it(demo: Any, tmp_path: Path) -> None:
@@ -232,10 +240,10 @@ def test_multiclass_pair_offers_a_class_and_the_table_follows_it(demo: Any, tmp_
         ok(at)
         selector = at.selectbox(key=CLASS)
         assert selector.value == "0" and len(selector.options) == 3
-        before = frame_with(at, "repo_importance").set_index("feature")
+        before = frame_with(at, "Importance, repo").set_index("Input column")
         selector.set_value("2").run()
         ok(at)
-        after = frame_with(at, "repo_importance").set_index("feature")
+        after = frame_with(at, "Importance, repo").set_index("Input column")
         assert set(after.index) == {"x1", "x2", "x3"}
-        assert not np.allclose(before.loc[after.index, "repo_importance"], after["repo_importance"])
+        assert not np.allclose(before.loc[after.index, "Importance, repo"], after["Importance, repo"])
         assert any("log-odds of each class" in m.value for m in at.markdown)

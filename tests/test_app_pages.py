@@ -88,13 +88,13 @@ def test_every_page_renders_with_content(app: AppTest, demo: Any, page: str) -> 
         assert metric(app, "Rows compared") == f"{len(pd.read_csv(demo.sample_path)):,}"
         assert any("McNemar's exact test" in str(c.value) for c in app.caption)
     elif page == "explanations":
-        features = set(table_with(app, "feature", "repo_rank", "deployed_rank")["feature"])
+        features = set(table_with(app, "Input column", "Rank, repo", "Rank, deployed")["Input column"])
         assert "recent_inquiries" in features
         order = [m for m in app.metric if m.label == "Importance order agreement"]
         assert order and str(order[0].delta).startswith("top-weighted 0.")
     elif page == "data":
-        drift = table_with(app, "column", "psi", "ks")  # the demo has training data: the drift table is shown
-        assert "income" in set(drift["column"])
+        drift = table_with(app, "Column", "PSI", "KS")  # the demo has training data: the drift table is shown
+        assert "income" in set(drift["Column"])
         assert not any("No two datasets to compare" in str(i.value) for i in app.info)
     elif page == "retraining":
         from components.retraining_view import RUN_KEY

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from factories import fitted, save_mlflow, tabular
+from streamlit import dataframe_util
 from streamlit.testing.v1 import AppTest
 
 from modelgap import load_model
@@ -74,14 +75,29 @@ def figure(at: AppTest, title_start: str) -> dict[str, Any]:
 
 
 def tables_with(at: AppTest, column: str) -> list[pd.DataFrame]:
-    """The tables on the page with this column (display-only tables carry no key in AppTest)."""
-    return [frame.value for frame in at.dataframe if column in frame.value.columns]
+    """The tables on the page with this column (display-only tables carry no key in AppTest): static tables
+    (components/plain_table, headed by their labels) and grids."""
+    return [frame.value for frame in [*at.table, *at.dataframe] if column in frame.value.columns]
 
 
 def table(at: AppTest, column: str) -> pd.DataFrame:
     found = tables_with(at, column)
     assert found, f"no table with a {column!r} column"
     return found[0]
+
+
+REPO_LABEL = "repo model's label"  # the first column of the cross-tab table
+
+
+def crosstab(at: AppTest) -> pd.DataFrame:
+    """The labels' cross-tab table: repo label (rows) x deployed label (columns), counts."""
+    return table(at, REPO_LABEL).set_index(REPO_LABEL)
+
+
+def shown_text(at: AppTest, column: str) -> pd.DataFrame:
+    """What the browser draws in the static table with this column: its cells as text (the Styler's display)."""
+    [found] = [t for t in at.table if column in t.value.columns]
+    return dataframe_util.convert_arrow_bytes_to_pandas_df(found.proto.arrow_data.styler.display_values)
 
 
 def no_exception(at: AppTest) -> None:
@@ -145,21 +161,28 @@ def test_demo_numbers_match_the_models_own_predictions(demo_page: AppTest, demo_
     assert metric(at, "Rows compared") == f"{len(data):,}"
     assert metric(at, "Disagreement rate") == f"{np.mean(a != b) * 100:.2f}%"
     assert metric(at, "Rows that disagree") == f"{int(np.sum(a != b)):,}"
-    heat = figure(at, "Predicted labels")["data"][0]
     labels = sorted(set(a) | set(b))
     expected = [[int(np.sum((a == r) & (b == d))) for d in labels] for r in labels]
+    cross = crosstab(at)  # on arrival: the cross-tab as a table, every count and its row share
+    assert cross.index.tolist() == [str(v) for v in labels]
+    assert cross.to_numpy().tolist() == expected
+    row_share = 100 * expected[1][0] / sum(expected[1])
+    assert shown_text(at, REPO_LABEL).iloc[1, 1] == f"{expected[1][0]:,} ({row_share:.1f}%)"
+    assert not figures(at)  # no chart on arrival: each is in a closed section
+    open_section(at, "crosstab_chart")
+    heat = figure(at, "Predicted labels")["data"][0]
     assert [str(v) for v in heat["y"]] == [str(v) for v in labels]
     assert heat["z"] == expected
-    row_share = 100 * expected[1][0] / sum(expected[1])
     assert f"{row_share:.1f}%" in heat["text"][1][0]
+    open_section(at, "proba_chart")
     assert figure(at, "How much the predicted probability changed")
     assert not [t for t in figures(at) if t.startswith("Where they disagree")]  # its section is closed: not sent
     open_section(at, "slices_chart")
     assert figure(at, "Where they disagree")  # the slice chart
-    metrics_table = table(at, "metric")
+    metrics_table = table(at, "Metric")
     y = data["default"].to_numpy()
-    accuracy = metrics_table.set_index("metric").loc["Accuracy"]
-    assert accuracy["repo"] == pytest.approx(np.mean(a == y)) and accuracy["deployed"] == pytest.approx(np.mean(b == y))
+    accuracy = metrics_table.set_index("Metric").loc["Accuracy"]
+    assert accuracy["Repo"] == pytest.approx(np.mean(a == y)) and accuracy["Deployed"] == pytest.approx(np.mean(b == y))
     assert metric(at, "Negative flips") == f"{int(np.sum((b == y) & (a != y))):,}"
     assert metric(at, "Positive flips") == f"{int(np.sum((b != y) & (a == y))):,}"
     slices = table(at, "slice")
@@ -171,17 +194,21 @@ def test_demo_numbers_match_the_models_own_predictions(demo_page: AppTest, demo_
 
 def test_charts_below_the_fold_are_drawn_only_once_their_section_is_opened(demo_params: dict[str, str]) -> None:
     at = open_page(demo_params)
-    arrival = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
-    assert len(arrival) == 2, arrival  # the two headline charts: the labels' cross-tab and the probability changes
-    assert arrival[0].startswith("Predicted labels") and arrival[1].startswith("How much the predicted probability")
+    assert not at.get("plotly_chart")  # the cross-tab is a table on arrival; every chart is in a closed section
     closed = [e.label for e in at.expander if e.label.startswith("Chart: ")]
-    assert len(closed) == 2 and "slices" in closed[0] and "metric" in closed[1], closed  # each says what it holds
+    assert len(closed) == 4, closed  # each says what it holds
+    assert "heatmap" in closed[0] and "probability" in closed[1] and "slices" in closed[2] and "metric" in closed[3]
+    open_section(at, "crosstab_chart")
+    open_section(at, "proba_chart")
+    arrival = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
+    assert len(arrival) == 2, arrival  # the labels' cross-tab and the probability changes
+    assert arrival[0].startswith("Predicted labels") and arrival[1].startswith("How much the predicted probability")
     open_section(at, "metric_deltas")
     assert len(at.get("plotly_chart")) == 3
     deltas = figure(at, "Metric changes")["data"][0]
-    metrics_table = table(at, "metric")
+    metrics_table = table(at, "Metric")
     assert len(deltas["x"]) == len(metrics_table)  # one point per metric of the table
-    assert sorted(deltas["x"]) == pytest.approx(sorted(metrics_table["delta"]))
+    assert sorted(deltas["x"]) == pytest.approx(sorted(metrics_table["Change"]))
     open_section(at, "slices_chart")
     assert len(at.get("plotly_chart")) == 4
     at.session_state["modelgap.widget.predictions.open.metric_deltas"] = False  # closing it again
@@ -206,7 +233,7 @@ def test_choosing_a_row_shows_its_drill_down(demo_params: dict[str, str], demo_l
     at = open_page({**demo_params, "row": str(row)})
     assert at.query_params["row"] == str(row)
     assert any(m.value == f"#### Row {row}" for m in at.markdown)
-    values = table(at, "value").set_index("column")["value"]
+    values = table(at, "Value").set_index("Input column")["Value"]
     assert values["region"] == data.loc[row, "region"]
     assert values["age"] == f"{data.loc[row, 'age']:,}"
     assert float(values["income"].replace(",", "")) == data.loc[row, "income"]  # every digit, no 2.3e+05
@@ -226,7 +253,7 @@ def test_an_out_of_range_row_says_so_and_the_page_still_renders(demo_params: dic
     at = open_page({**demo_params, "row": str(n + 5)})
     assert any(f"Row {n + 5} does not exist" in e.value and f"0 to {n - 1:,}" in e.value for e in at.error)
     assert metric(at, "Rows compared") == f"{n:,}"
-    assert figure(at, "Predicted labels")
+    assert len(crosstab(at)) == 2  # the rest of the page is there: the labels cross-tab
 
 
 # ------------------------------------------------------------------ regression and multiclass pairs
@@ -259,7 +286,7 @@ def test_regression_charts_and_the_tolerance_control(env: Path) -> None:
     assert sum(len(t["x"]) for t in points) == len(data)
     hist = figure(at, "How far apart the predictions are")["data"][0]
     assert sum(hist["y"]) == len(data)
-    assert table(at, "metric")["metric"].tolist() == [
+    assert table(at, "Metric")["Metric"].tolist() == [
         "Mean absolute error",
         "Root mean squared error",
         "R²",
@@ -285,14 +312,18 @@ def test_multiclass_without_target_has_per_class_charts_and_a_target_hint(env: P
     data = pd.read_csv(params["data"])
     a = np.asarray(repo.predict_labels(data[repo.feature_names]))
     b = np.asarray(deployed.predict_labels(data[deployed.feature_names]))
-    heat = figure(at, "Predicted labels")["data"][0]
     labels = sorted(set(repo.classes))
-    assert heat["z"] == [[int(np.sum((a == r) & (b == d))) for d in labels] for r in labels]
+    expected = [[int(np.sum((a == r) & (b == d))) for d in labels] for r in labels]
+    assert crosstab(at).to_numpy().tolist() == expected
+    open_section(at, "crosstab_chart")
+    open_section(at, "proba_chart")
+    heat = figure(at, "Predicted labels")["data"][0]
+    assert heat["z"] == expected
     per_class = figure(at, "How much the predicted probability changed")["data"]
     assert [t["name"] for t in per_class] == [f"class {c}" for c in labels]
     assert all(sum(t["y"]) == len(data) for t in per_class)
     assert any("No target column was given" in i.value for i in at.info)
-    assert not tables_with(at, "metric")
+    assert not tables_with(at, "Metric")
     at.number_input(key="modelgap.widget.predictions.row").set_value(11).run()
     no_exception(at)
     bars = {t["name"]: t["y"] for t in figure(at, "Predicted probability of each class")["data"]}

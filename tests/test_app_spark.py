@@ -53,7 +53,7 @@ def test_the_app_compares_on_spark_when_the_operator_says_so(spark_app: tuple[Ap
     assert rate == [f"{disagreement_rate(demo, demo.deployed_source) * 100:.2f}%"]
     at.switch_page("pages/explanations.py").run()
     assert not at.exception and not at.error, [e.value for e in at.error]
-    assert "recent_inquiries" in set(table_with(at, "feature", "repo_rank", "deployed_rank")["feature"])
+    assert "recent_inquiries" in set(table_with(at, "Input column", "Rank, repo", "Rank, deployed")["Input column"])
     notes = [str(m.value) for m in expander_labelled(at, "Explanation notes").markdown]
     assert any("computed on the executors; importance aggregated in Spark" in n for n in notes), notes
 

@@ -39,9 +39,9 @@ def test_demo_data_page_shows_lineage_and_the_drift_table(
     expect(main).to_contain_text("credit-applications-2025-q4", timeout=STEP_MS)  # deployed: MLflow input
     expect(main).to_contain_text("data/train_2026-q2.csv")  # repo: the .dvc file next to the model
     expect(main).to_contain_text("different snapshots of the same source")
-    tables = page.locator('[data-testid="stDataFrame"]:visible')  # not those in a closed expander
+    tables = page.locator('[data-testid="stTable"]:visible')  # static tables (components/plain_table)
     expect(tables.first).to_be_visible(timeout=STEP_MS)
-    tables.first.locator("table").wait_for(state="attached", timeout=STEP_MS)  # the grid's accessible copy
+    tables.first.locator("table").wait_for(state="attached", timeout=STEP_MS)
     headers = " ".join(tables.evaluate_all("els => els.map(e => e.textContent)"))
     assert "Wasserstein" in headers and "Missing-rate change" in headers  # the drift table's columns
     assert "recent_inquiries" in headers

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -134,16 +135,20 @@ class Doubler:
         return rows[:, :, None] * 2.0, np.zeros((len(rows), 1))
 
 
-def test_the_probe_doubles_its_pieces_up_to_the_first_chunk_then_runs_serial_chunks() -> None:
-    """A cheap job: the probe takes 16, 32, then the rest of the first chunk; too little work for a helper, so
-    the remaining rows go in chunks of `size` here, with the values of one call on all rows."""
+def test_a_cheap_job_is_priced_by_its_first_piece_and_sends_nothing_to_the_helper() -> None:
+    """A cheap job: the first piece (16 rows) shows too little work for a helper even with an idle core, so
+    nothing is sent to it and the remaining rows go in chunks of `size` here, with the values of one call on
+    all rows."""
     from modelgap.explanations import chunks
+    from modelgap.explanations.parallel import HELPER
 
     fn = Doubler()
     X = np.arange(1500.0).reshape(500, 3)
+    sent = (HELPER.sent_payloads, HELPER.sent_bytes)
     res = chunks.run_chunks(fn, X, size=100, split="processes")
-    assert fn.calls == [16, 32, 52, 100, 100, 100, 100]
-    assert res.n_done == 500 and not res.parallel and res.workers == 1
+    assert fn.calls == [16, 100, 100, 100, 100, 84]
+    assert (HELPER.sent_payloads, HELPER.sent_bytes) == sent
+    assert res.n_done == 500 and not res.parallel and res.workers == 1 and "too little work" in res.reason
     np.testing.assert_array_equal(res.values[:, :, 0], X * 2.0)
     fn.calls.clear()
     fixed = chunks.run_chunks(fn, X, size=100, split="processes", workers=1)  # serial by the settings: no probe
@@ -187,8 +192,11 @@ class Tagged:
 
 def test_this_process_explains_short_chunks_and_the_helper_long_ones(monkeypatch: pytest.MonkeyPatch) -> None:
     """shap holds the GIL for a whole call, and the pool's threads need it to feed the helper: so the chunks
-    explained here after the probe are the shortest allowed, while the helper's are guided (a quarter of the
-    rows left). The values are those of one call on all rows."""
+    explained here after the probe (doubling pieces, while the helper takes a trial chunk) are the shortest
+    allowed, while the helper's are guided (1/GUIDE of the work left). The values are those of one call on all
+    rows."""
+    import itertools
+
     from modelgap.explanations import chunks
 
     monkeypatch.setattr(chunks, "MIN_CHUNK_SECONDS", 0.0)
@@ -200,9 +208,11 @@ def test_this_process_explains_short_chunks_and_the_helper_long_ones(monkeypatch
     calls = {(int(pid), int(start), int(rows)) for pid, start, rows in res.base}
     here = sorted((start, rows) for pid, start, rows in calls if pid == os.getpid())
     helper = [rows for pid, _, rows in calls if pid != os.getpid()]
-    probe = [rows for start, rows in here if start < 112]
-    assert probe[:2] == [16, 32] and sum(probe) <= 200  # doubling pieces, at most the first chunk
-    assert all(rows == 1 for start, rows in here[len(probe) :])  # then single rows here
+    probe = list(itertools.takewhile(lambda rows: rows > 1, [rows for _, rows in here]))
+    assert probe[:2] == [16, 32] and sum(probe) <= 200 + 128  # doubling pieces, about the first chunk
+    after = [rows for _, rows in here[len(probe) :]]
+    # then single rows here (but for, at most, a chunk taken back from the helper's queue at the very end)
+    assert after.count(1) > 0 and sum(rows > 1 for rows in after) <= 1
     assert helper and max(helper) > 1  # ... and guided chunks in the helper
 
 
@@ -225,3 +235,273 @@ def test_models_that_never_use_the_helper_do_not_start_it(kind: str) -> None:
     running = HELPER.cpu_seconds() > 0  # a helper left by an earlier test may still be up
     assert not warm_helper([from_native(est, kind, ModelMetadata())])
     assert running or HELPER.cpu_seconds() == 0
+
+
+# -- the two models of a pair on one work list ------------------------------------------------------------------
+
+
+class Slow:
+    """A picklable chunk function of a known cost: `per_row` seconds a row (a sleep), values `scale` x rows."""
+
+    def __init__(self, per_row: float, scale: float) -> None:
+        self.per_row = per_row
+        self.scale = scale
+
+    def __call__(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        import time
+
+        time.sleep(self.per_row * len(rows))
+        return rows[:, :, None] * self.scale, np.full((len(rows), 1), self.scale)
+
+
+def _warm_helper() -> None:
+    """The shared helper started and answering, as after a comparison started it (a run then counts a round
+    trip for its start, not a cold start)."""
+    import time
+
+    from modelgap.explanations.parallel import HELPER, WARM_START_SECONDS
+
+    assert HELPER.warm()
+    deadline = time.perf_counter() + 60
+    while HELPER.start_seconds(0) != WARM_START_SECONDS and time.perf_counter() < deadline:
+        time.sleep(0.05)
+    assert HELPER.start_seconds(0) == WARM_START_SECONDS
+
+
+def _sent() -> tuple[int, int]:
+    from modelgap.explanations.parallel import HELPER
+
+    return HELPER.sent_payloads, HELPER.sent_bytes
+
+
+def test_a_pair_is_priced_as_one_job_before_anything_is_sent() -> None:
+    """Two jobs of ~0.37 s each: alone, neither can pay for a second worker even with an idle core and a running
+    helper (the gain needs >= 0.55 s of work), so nothing is sent; as a pair they can, so both explainers are
+    sent (one slot each), whatever the probe then measures. The values are those of each job alone."""
+    from modelgap.explanations.worklist import Job, run_jobs
+
+    _warm_helper()
+    X = np.arange(600.0).reshape(200, 3)
+    jobs = [Job(Slow(0.002, 2.0), X, 64), Job(Slow(0.002, 3.0), X, 64)]
+    before = _sent()
+    alone = [run_jobs([job])[0] for job in jobs]
+    assert _sent() == before
+    assert all(not r.parallel and "too little work" in r.reason for r in alone)
+    pair = run_jobs(jobs)
+    assert _sent()[0] == before[0] + 2 and _sent()[1] > before[1]
+    for one, both, scale in zip(alone, pair, (2.0, 3.0), strict=True):
+        assert both.n_done == one.n_done == 200 and not both.stopped
+        assert np.array_equal(both.values, one.values) and np.array_equal(both.values[:, :, 0], X * scale)
+        assert np.array_equal(both.base, one.base)
+
+
+def test_a_pair_falls_back_to_this_process_when_the_helper_is_taken() -> None:
+    """Another run (another session) holds the helper: the pair stays here, with the same values."""
+    from modelgap.explanations.parallel import HELPER
+    from modelgap.explanations.worklist import Job, run_jobs
+
+    X = np.arange(600.0).reshape(200, 3)
+    jobs = [Job(Slow(0.002, 2.0), X, 64), Job(Slow(0.002, 3.0), X, 64)]
+    _warm_helper()
+    assert HELPER.acquire()
+    try:
+        before = _sent()
+        pair = run_jobs(jobs)
+    finally:
+        HELPER.release()
+    assert _sent() == before
+    for res, scale in zip(pair, (2.0, 3.0), strict=True):
+        assert res.n_done == 200 and not res.parallel and res.workers == 1
+        assert res.reason == "the helper process is not available"
+        assert np.array_equal(res.values[:, :, 0], X * scale)
+
+
+def _models(kind: str) -> list[Any]:
+    from factories import fitted
+
+    from modelgap.model import ModelMetadata
+    from modelgap.sources.native import from_native
+
+    return [from_native(fitted(kind, seed=seed)[0], f"{kind}-{seed}", ModelMetadata()) for seed in (0, 1)]
+
+
+def _rows(n: int) -> Any:
+    from factories import numeric, tabular
+
+    return numeric(tabular(n=n, seed=7)[0])
+
+
+def _serial(models: list[Any], X: Any) -> list[Any]:
+    from modelgap.explanations import ExplainSettings, choose_output_space, explain
+
+    output = choose_output_space(models[0], models[1])
+    return [explain(m, X, output=output, background=None, settings=ExplainSettings(parallel=False)) for m in models]
+
+
+def _pair(models: list[Any], X: Any, workers: int | None = 2, **kwargs: Any) -> list[Any]:
+    from modelgap.explanations import ExplainSettings, choose_output_space
+    from modelgap.explanations.pair import explain_pair
+
+    output = choose_output_space(models[0], models[1])
+    settings = ExplainSettings(workers=workers)
+    return explain_pair(models, X, output=output, background=None, settings=settings, **kwargs)
+
+
+def _same(got: Any, want: Any, rows: int | None = None) -> None:
+    """Exactly the serial arrays (on the first `rows` rows: a stopped run keeps the rows from the first one)."""
+    n = want.n_rows if rows is None else rows
+    assert got.n_rows == n and got.targets == want.targets and got.method == want.method
+    assert list(got.X.index) == list(want.X.index[:n])
+    for t in want.targets:
+        assert np.array_equal(got.values[t].to_numpy(), want.values[t].to_numpy()[:n])
+        assert np.array_equal(got.outputs[t].to_numpy(), want.outputs[t].to_numpy()[:n])
+        if n == want.n_rows:
+            assert got.base_values[t] == want.base_values[t]
+        else:  # the mean of the per-row base values over fewer rows: equal up to its summation's rounding
+            assert got.base_values[t] == pytest.approx(want.base_values[t], rel=1e-12)
+
+
+@pytest.mark.parametrize("kind", ["gbm", "rf"])
+def test_a_pair_on_one_work_list_equals_two_serial_explanations(kind: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both models' rows through this process and the helper (2 workers fixed): the arrays of two serial runs.
+    The repo model's rows after the probe go to the helper first (it is fed before this process takes a chunk)."""
+    from modelgap.explanations import chunks
+
+    monkeypatch.setattr(chunks, "MIN_CHUNK_SECONDS", 0.0)  # small chunks: both processes take some of each model
+    models, X = _models(kind), _rows(600)
+    serial = _serial(models, X)
+    pair = _pair(models, X)
+    for got, want in zip(pair, serial, strict=True):
+        _same(got, want)
+        assert not got.stopped and not got.additivity.failed
+    assert pair[0].workers == 2 and any("2 worker processes" in n for n in pair[0].notes)
+
+
+@pytest.mark.parametrize("kind", ["gbm", "rf"])
+def test_a_model_stopped_early_keeps_its_first_rows_and_the_other_is_whole(
+    kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """should_stop ends the repo model's work (right after its first piece, or once 300 rows are done while
+    the helper works): it keeps the rows from the first one, with the serial values; the deployed model is
+    explained in full. A model stopped before its turn keeps no rows, as a serial run that never began it."""
+    from modelgap.explanations import chunks
+
+    monkeypatch.setattr(chunks, "MIN_CHUNK_SECONDS", 0.0)  # chunks of 1/32 of the work left, so that 300 rows
+    monkeypatch.setattr(chunks, "GUIDE", 32)  # done leave most of the 1200 unclaimed: the stop is heard
+    models, X = _models(kind), _rows(1200)
+    serial = _serial(models, X)
+    asked: list[int] = []
+
+    def second_ask() -> bool:  # False when its turn begins, True from then on
+        asked.append(1)
+        return len(asked) > 1
+
+    early = _pair(models, X, should_stop=(second_ask, None))
+    assert early[0].stopped and early[0].n_rows == chunks.PROBE_ROWS
+    _same(early[0], serial[0], chunks.PROBE_ROWS)
+    _same(early[1], serial[1])
+    seen: list[int] = []
+    late = _pair(models, X, progress=(lambda d, t: seen.append(d), None), should_stop=(lambda: seen[-1] >= 300, None))
+    assert late[0].stopped and 300 <= late[0].n_rows < 1200
+    _same(late[0], serial[0], late[0].n_rows)
+    _same(late[1], serial[1])
+    never = _pair(models, X, should_stop=(None, lambda: True))
+    assert never[1].n_rows == 0 and never[1].stopped
+    _same(never[0], serial[0])
+
+
+def test_the_deployed_models_budget_starts_at_its_turn(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The deployed model's should_stop (where its time budget starts) is first asked when the repo model's
+    rows are all claimed: by then most of them are explained (the helper holds at most two guided chunks, here
+    1/32 of the work left each)."""
+    from modelgap.explanations import chunks
+
+    monkeypatch.setattr(chunks, "MIN_CHUNK_SECONDS", 0.0)
+    monkeypatch.setattr(chunks, "GUIDE", 32)
+    models, X = _models("gbm"), _rows(2000)
+    done: list[int] = [0]
+    at_first_ask: list[int] = []
+
+    def deployed_stop() -> bool:
+        if not at_first_ask:
+            at_first_ask.append(done[-1])
+        return False
+
+    pair = _pair(models, X, progress=(lambda d, t: done.append(d), None), should_stop=(None, deployed_stop))
+    assert pair[0].n_rows == pair[1].n_rows == 2000
+    assert at_first_ask and at_first_ask[0] >= 1000
+
+
+@pytest.mark.parametrize("n", [1, 40])
+def test_a_tiny_pair_sends_nothing_to_the_helper(n: int) -> None:
+    """One row (explaining a chosen row on demand) or a few: the first pieces price the pair far below what a
+    second process could save, so the decision path sends no explainer, even with the helper running."""
+    _warm_helper()
+    models, X = _models("gbm"), _rows(n)
+    serial = _serial(models, X)
+    before = _sent()
+    pair = _pair(models, X, workers=None)
+    assert _sent() == before
+    for got, want in zip(pair, serial, strict=True):
+        _same(got, want)
+        assert got.workers == 1
+
+
+def test_a_pair_stays_serial_where_workers_may_not_start(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Under a script without the `__main__` guard the helper would run the script again: the pair is explained
+    here, one model after the other, with the serial values and nothing sent."""
+    import sys
+    import types
+
+    unguarded = tmp_path / "script.py"
+    unguarded.write_text("import modelgap\n")
+    fake = types.ModuleType("__main__")
+    fake.__file__ = str(unguarded)
+    monkeypatch.setitem(sys.modules, "__main__", fake)
+    models, X = _models("rf"), _rows(300)
+    serial = _serial(models, X)
+    before = _sent()
+    pair = _pair(models, X)
+    assert _sent() == before
+    for got, want in zip(pair, serial, strict=True):
+        _same(got, want)
+        assert got.workers == 1
+
+
+class SlowInHelper:
+    """2 ms a row here, plus a second per call in any other process; tags each row with the process id."""
+
+    def __init__(self, parent: int) -> None:
+        self.parent = parent
+
+    def __call__(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        import time
+
+        time.sleep(0.002 * len(rows) + (1.0 if os.getpid() != self.parent else 0.0))
+        return rows[:, :, None] * 2.0, np.full((len(rows), 1), float(os.getpid()))
+
+
+def test_a_run_that_stays_serial_explains_the_helpers_trial_chunk_itself(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The helper takes a trial chunk while the probe measures (the core looked free); when the rule then
+    says the other core is busy (other processes' load, simulated here), this process goes on alone and, at
+    the end, explains that chunk itself rather than wait for a helper that shares a busy core: every row is
+    explained here."""
+    from modelgap.explanations import worklist
+    from modelgap.explanations.worklist import Job, run_jobs
+
+    _warm_helper()
+
+    def busy(before: Any, after: Any, min_window: float | None = None) -> float:
+        # free for the trial's early look (the only caller that asks for a minimum window), busy when the rule
+        # decides (other processes' load): keyed by the caller, not by call order, which timing can change
+        return 0.0 if min_window is not None else 1.5
+
+    monkeypatch.setattr(worklist, "busy_elsewhere", busy)
+    X = np.arange(900.0).reshape(300, 3)
+    before = _sent()
+    pair = run_jobs([Job(SlowInHelper(os.getpid()), X, 64), Job(SlowInHelper(os.getpid()), X, 64)])
+    assert _sent()[0] == before[0] + 2  # the pair could pay on an idle machine: both explainers were sent
+    for res in pair:
+        assert res.n_done == 300 and not res.parallel and res.workers == 1 and "busy" in res.reason
+        assert np.array_equal(res.values[:, :, 0], X * 2.0)
+        assert set(res.base[:, 0]) == {float(os.getpid())}

@@ -3,13 +3,15 @@
 Order: tree models (native contributions or TreeExplainer), linear models (closed form), both also as the
 final step of a sklearn Pipeline with derived features summed back to input columns; anything else (pyfunc,
 endpoint, labels-only, unsupported estimator, untraceable preprocessing) goes model-agnostic.
+`explain` = `prepare` (path chosen, explainer built) + its runner + `finish`; `pair.explain_pair` runs the
+prepared tree jobs of two models on one work list instead.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -18,7 +20,7 @@ import pandas as pd
 from modelgap.errors import DataError, SchemaMismatchError
 from modelgap.explanations import linear, tree
 from modelgap.explanations.agnostic import AgnosticSettings, explain_agnostic
-from modelgap.explanations.chunks import ChunkResult
+from modelgap.explanations.chunks import ChunkResult, run_chunks
 from modelgap.explanations.mapping import MappingError, input_sources, split_pipeline, sum_to_inputs, transform
 from modelgap.explanations.outputs import OUTPUT_SPACES, estimator_output, family, model_output_fn, targets_of
 from modelgap.explanations.result import (
@@ -48,6 +50,30 @@ class _Raw:
     method: str
 
 
+Runner = Callable[[ProgressCallback | None, StopCallback | None], _Raw]
+
+
+@dataclass
+class Prepared:
+    """One model ready to explain on its rows: its path chosen and its explainer built, nothing run yet.
+
+    `run` explains here (any path); an exact Tree SHAP path also gives its `job` and `finish_job` (the job's
+    result as `run` returns it), so that the two models of a pair can share the helper (`pair.explain_pair`).
+    """
+
+    model: LoadedModel
+    X: pd.DataFrame
+    output: str
+    columns: list[str]
+    targets: list[str]
+    labels: dict[str, Any]
+    notes: list[str]
+    started: float
+    run: Runner
+    job: tree.TreeJob | None = None
+    finish_job: Callable[[ChunkResult], _Raw] | None = None
+
+
 def explain(
     model: LoadedModel,
     X: pd.DataFrame,
@@ -64,7 +90,21 @@ def explain(
     A model that lists no input columns (an endpoint without metadata) is explained on X's columns except
     `exclude` (the label column: it is never an input, and explaining it would credit the answer itself).
     """
-    start = time.perf_counter()
+    prepared = prepare(model, X, output=output, background=background, settings=settings, exclude=exclude)
+    return finish(prepared, prepared.run(progress, should_stop))
+
+
+def prepare(
+    model: LoadedModel,
+    X: pd.DataFrame,
+    *,
+    output: str,
+    background: pd.DataFrame | None,
+    settings: ExplainSettings | None = None,
+    exclude: Sequence[str] = (),
+) -> Prepared:
+    """Check the rows, choose the path (exact, else model-agnostic) and build its explainer."""
+    started = time.perf_counter()
     settings = settings or ExplainSettings()
     if output not in OUTPUT_SPACES:
         raise ValueError(f"unknown output space {output!r}; expected one of {OUTPUT_SPACES}")
@@ -77,11 +117,27 @@ def explain(
     targets, labels = targets_of(model)
     Xm = X[columns]
     notes: list[str] = []
-    raw: _Raw | None = None
+    prepared = Prepared(model, X, output, columns, targets, labels, notes, started, run=_unset)
     if model.estimator is not None and not settings.force_agnostic:
-        raw = _explain_exact(model, Xm, output, background, progress, should_stop, settings, notes)
-    if raw is None:
-        raw = _explain_agnostic(model, Xm, output, background, progress, should_stop, settings, notes)
+        exact = _prepare_exact(model, Xm, output, background, settings, notes)
+        if exact is not None:
+            prepared.run, prepared.job, prepared.finish_job = exact
+            return prepared
+
+    def agnostic(progress: ProgressCallback | None, should_stop: StopCallback | None) -> _Raw:
+        return _explain_agnostic(model, Xm, output, background, progress, should_stop, settings, notes)
+
+    prepared.run = agnostic
+    return prepared
+
+
+def _unset(progress: ProgressCallback | None, should_stop: StopCallback | None) -> _Raw:
+    raise AssertionError("prepare() sets the runner")
+
+
+def finish(prepared: Prepared, raw: _Raw) -> Explanation:
+    """The Explanation of what `raw` explained (the rows from the first one, all of them unless stopped)."""
+    model, targets, columns, X = prepared.model, prepared.targets, prepared.columns, prepared.X
     res = raw.result
     values, base, outputs = res.values, res.base, raw.outputs
     if res.n_done == 0:
@@ -99,14 +155,14 @@ def explain(
         outputs,
         explained=X.iloc[: res.n_done],
         n_requested=len(X),
-        output=output,
+        output=prepared.output,
         method=raw.method,
         targets=targets,
-        class_labels=labels,
+        class_labels=prepared.labels,
         features=columns,
         stopped=res.stopped,
-        seconds=time.perf_counter() - start,
-        notes=notes,
+        seconds=time.perf_counter() - prepared.started,
+        notes=prepared.notes,
         workers=res.workers,
     )
 
@@ -127,17 +183,16 @@ def _check_columns(model: LoadedModel, df: pd.DataFrame, columns: list[str], wha
         )
 
 
-def _explain_exact(
+def _prepare_exact(
     model: LoadedModel,
     Xm: pd.DataFrame,
     output: str,
     background: pd.DataFrame | None,
-    progress: ProgressCallback | None,
-    should_stop: StopCallback | None,
     settings: ExplainSettings,
     notes: list[str],
-) -> _Raw | None:
-    """The exact path for tree and linear final estimators, or None (with a note saying why)."""
+) -> tuple[Runner, tree.TreeJob | None, Callable[[ChunkResult], _Raw] | None] | None:
+    """The exact path for tree and linear final estimators (runner, tree job, its finish), or None (with a
+    note saying why)."""
     parts, final = split_pipeline(model.estimator)
     name = type(final).__name__
     tree_ok = tree.supports(final, output, model.task, has_background=background is not None)
@@ -155,33 +210,64 @@ def _explain_exact(
     if background is not None:
         bg_rows = background[list(Xm.columns)]
         bg = bg_rows if native_frame else tree.as_matrix(transform(parts, bg_rows))
-    if tree_ok:
-        res = tree.explain_tree(
-            final,
-            Xin,
-            output=output,
-            task=model.task,
-            background=bg,
-            progress=progress,
-            should_stop=should_stop,
-            allow_parallel=settings.parallel,
-            workers=settings.workers,
-        )
-        method = tree.method_name(final, output, model.task)
+
+    every: list[np.ndarray] = []  # the outputs on all rows, when computed ahead (`outputs_ahead`)
+
+    def outputs_ahead() -> None:
+        if not every:
+            every.append(estimator_output(final, Xin, output))
+
+    def raw_of(res: ChunkResult, method: str) -> _Raw:
+        done = Xin.iloc[: res.n_done] if hasattr(Xin, "iloc") else Xin[: res.n_done]
+        if every and res.n_done == len(every[0]):
+            outputs = every[0]
+        else:
+            outputs = estimator_output(final, done, output) if res.n_done else np.zeros((0, 0))
+        if model.task == "binary":
+            res = _positive_class(res)
+            outputs = outputs[:, 1:2] if outputs.shape[1] == 2 else outputs
+        if sources is not None and res.n_done:
+            res.values = sum_to_inputs(res.values, sources, len(Xm.columns))
+        return _Raw(res, outputs, method)
+
+    if not tree_ok:
+        mean_source = bg if bg is not None else Xin
+
+        def run_linear(progress: ProgressCallback | None, should_stop: StopCallback | None) -> _Raw:
+            res = linear.explain_linear(final, Xin, background=mean_source, progress=progress, should_stop=should_stop)
+            return raw_of(res, LINEAR_METHOD)
+
+        return run_linear, None, None
+    job = tree.tree_job(
+        final,
+        Xin,
+        output=output,
+        task=model.task,
+        background=bg,
+        allow_parallel=settings.parallel,
+        workers=settings.workers,
+    )
+    method = tree.method_name(final, output, model.task)
+
+    def finish_tree(res: ChunkResult) -> _Raw:
         if res.parallel and not method.endswith(("pred_contribs", "pred_contrib")):
             notes.append("Tree SHAP ran in 2 worker processes (this one and a helper: it uses one core per process).")
-    else:
-        mean_source = bg if bg is not None else Xin
-        res = linear.explain_linear(final, Xin, background=mean_source, progress=progress, should_stop=should_stop)
-        method = LINEAR_METHOD
-    done = Xin.iloc[: res.n_done] if hasattr(Xin, "iloc") else Xin[: res.n_done]
-    outputs = estimator_output(final, done, output) if res.n_done else np.zeros((0, 0))
-    if model.task == "binary":
-        res = _positive_class(res)
-        outputs = outputs[:, 1:2] if outputs.shape[1] == 2 else outputs
-    if sources is not None and res.n_done:
-        res.values = sum_to_inputs(res.values, sources, len(Xm.columns))
-    return _Raw(res, outputs, method)
+        return raw_of(res, method)
+
+    def run_tree(progress: ProgressCallback | None, should_stop: StopCallback | None) -> _Raw:
+        res = run_chunks(
+            job.fn,
+            job.rows,
+            size=job.size,
+            progress=progress,
+            should_stop=should_stop,
+            split=job.split,
+            workers=settings.workers,
+        )
+        return finish_tree(res)
+
+    job = replace(job, ahead=outputs_ahead)
+    return run_tree, job, finish_tree
 
 
 def _positive_class(res: ChunkResult) -> ChunkResult:

@@ -5,8 +5,9 @@ a *helper process*: this process and the helper take row chunks from the front o
 sizes, shrinking towards the end) until none is left. The helper is one long-lived worker forked from the
 "forkserver" (a clean process, safe even when this one runs threads or OpenMP), started ahead of use (`warm`:
 when a comparison with a scikit-learn tree model starts, and when such a model's explanation starts), sent the
-explainer once per run and stopped after a minute without work. While it starts, this process keeps
-explaining, so a slow start costs no time here: it only delays when the helper begins to help.
+explainers once per run (one slot per model: a comparison's pair shares one work list, see worklist.py) and
+stopped after a minute without work. While it starts, this process keeps explaining, so a slow start costs no
+time here: it only delays when the helper begins to help. Nothing is sent for work too short to pay.
 
 The rule (`choose_workers`) says 1 when another process already uses the second core or the work is too short
 for the start-up; the busy measure comes from /proc/stat over the first chunks (other processes' CPU time, this
@@ -82,11 +83,11 @@ def cpu_sample() -> CpuSample:
     return CpuSample(time.perf_counter(), _system_busy(), time.process_time(), HELPER.cpu_seconds())
 
 
-def busy_elsewhere(before: CpuSample, after: CpuSample) -> float:
+def busy_elsewhere(before: CpuSample, after: CpuSample, min_window: float = 0.05) -> float:
     """Cores kept busy by other processes between two samples; the load average minus this process if the
-    window is too short to tell (under 50 ms) or /proc/stat is missing."""
+    window is too short to tell (under `min_window`: /proc/stat counts in 10 ms ticks) or /proc/stat is missing."""
     wall = after.wall - before.wall
-    if before.busy is None or after.busy is None or wall < 0.05:
+    if before.busy is None or after.busy is None or wall < min_window:
         try:
             return max(0.0, os.getloadavg()[0] - 1.0)
         except OSError:
@@ -107,17 +108,16 @@ def _system_busy() -> float | None:
 
 # -- the helper process ------------------------------------------------------------------------------------------
 
-_INSTALLED: Any = None  # in the helper: the chunk function of the current run
+_INSTALLED: dict[int, Any] = {}  # in the helper: the chunk functions of the current run, by slot (one a model)
 
 
-def _install(payload: bytes) -> bool:
-    global _INSTALLED
-    _INSTALLED = pickle.loads(payload)  # our own pickle of our own explainer, from our parent
+def _install(payload: bytes, slot: int = 0) -> bool:
+    _INSTALLED[slot] = pickle.loads(payload)  # our own pickle of our own explainer, from our parent
     return True
 
 
-def _run(rows: Any) -> Any:
-    return _INSTALLED(rows)
+def _run(rows: Any, slot: int = 0) -> Any:
+    return _INSTALLED[slot](rows)
 
 
 def _ping() -> bool:
@@ -135,8 +135,7 @@ def _process_cpu(pid: int) -> float:
 
 
 def _forget() -> None:
-    global _INSTALLED
-    _INSTALLED = None
+    _INSTALLED.clear()
 
 
 class Helper:
@@ -152,6 +151,8 @@ class Helper:
         self._timer: threading.Timer | None = None
         self._warm = False
         self._since = 0.0  # when the current helper process was asked to start
+        self.sent_payloads = 0  # explainers sent so far (a run that stays serial sends none)
+        self.sent_bytes = 0
 
     def acquire(self, wait_seconds: float = 0.0) -> bool:
         """Take the helper for one run; wait up to `wait_seconds` for another run (another session) to end."""
@@ -202,9 +203,12 @@ class Helper:
             start = max(WARM_START_SECONDS, COLD_START_SECONDS - (time.perf_counter() - self._since))
         return start + payload_bytes / SEND_BYTES_PER_SECOND
 
-    def install(self, payload: bytes) -> Future[bool]:
-        """Send the explainer; the future is done when the helper holds it (after its start if it is cold)."""
-        future = self._submit(_install, payload)
+    def install(self, payload: bytes, slot: int = 0) -> Future[bool]:
+        """Send an explainer (to `slot`: one per model of a run); the future is done when the helper holds it
+        (after its start if it is cold)."""
+        self.sent_payloads += 1
+        self.sent_bytes += len(payload)
+        future = self._submit(_install, payload, slot)
         future.add_done_callback(self._started)
         return future
 
@@ -252,9 +256,9 @@ class Helper:
     def _started(self, future: Future[bool]) -> None:
         self._warm = not future.cancelled() and future.exception() is None
 
-    def submit(self, rows: Any) -> Future[Any]:
+    def submit(self, rows: Any, slot: int = 0) -> Future[Any]:
         assert self._executor is not None
-        return self._executor.submit(_run, rows)
+        return self._executor.submit(_run, rows, slot)
 
     def release(self, broken: bool = False) -> None:
         """End a run: drop the explainer in the helper (or the helper itself if it broke), free the helper."""

@@ -21,9 +21,10 @@ import pandas as pd
 from modelgap.errors import ModelgapError
 from modelgap.explanations.agnostic import AgnosticSettings
 from modelgap.explanations.compare import ExplanationComparison, compare_explanations
-from modelgap.explanations.engine import ExplainSettings, explain
+from modelgap.explanations.engine import ExplainSettings
 from modelgap.explanations.outputs import choose_output_space
-from modelgap.explanations.result import StopCallback
+from modelgap.explanations.pair import explain_pair
+from modelgap.explanations.result import Explanation, ProgressCallback, StopCallback
 from modelgap.explanations.rows import RowSelection, choose_rows
 from modelgap.model import LoadedModel
 
@@ -226,37 +227,51 @@ def explain_rows(
     """Explain both models on rows X of the sample exactly as the section does (same space, background, budget).
 
     Used by the section and to explain one more row on demand. `should_stop` ends the work between chunks
-    (the caller's cancel button); the time budget per model (options.explanations.seconds) applies as well.
+    (the caller's cancel button); the time budget per model (options.explanations.seconds, counted from the
+    model's first chunk) applies as well. Both models share the second core where they can (pair.explain_pair).
     `selection` (the section's) says which rows are random: the global statistics come from those only.
     """
     plan = explain_plan(comparison)
-    explanations = []
-    for i, (side, model) in enumerate((("repo", comparison.repo), ("deployed", comparison.deployed))):
-        deadline = time.monotonic() + plan.seconds
+    sides = (("repo", comparison.repo), ("deployed", comparison.deployed))
+    shown = [0.0]  # the fraction shown so far: the pair's chunks may finish a little out of order
+    reports: list[ProgressCallback] = []
+    stops: list[StopCallback] = []
+    for i, (side, model) in enumerate(sides):
         what, cost = f"the {side} model", ""
         if is_endpoint(model):  # say what it costs: each SHAP evaluation is a request to the endpoint
             k = shap_requests(model, len(X), _n_features(comparison, model), plan)
             what, cost = f"the {side} model through its endpoint", f", about {k:,} requests"
 
         def report(done: int, total: int, what: str = what, cost: str = cost, i: int = i) -> None:
-            progress(f"Explaining {what} ({done}/{total} rows{cost})", (i + done / max(total, 1)) / 2)
+            shown[0] = max(shown[0], (i + done / max(total, 1)) / 2)
+            progress(f"Explaining {what} ({done}/{total} rows{cost})", shown[0])
 
-        def stop(deadline: float = deadline) -> bool:
-            return time.monotonic() > deadline or (should_stop is not None and should_stop())
+        deadline: list[float] = []  # the model's budget counts from its first chunk (the first time it is asked)
 
-        exp = explain(
-            model,
-            X,
-            output=plan.output,
-            background=plan.background,
-            progress=report,
-            should_stop=stop,
-            settings=plan.settings,
-            exclude=plan.exclude,
-        )
+        def stop(deadline: list[float] = deadline) -> bool:
+            if not deadline:
+                deadline.append(time.monotonic() + plan.seconds)
+            return time.monotonic() > deadline[0] or (should_stop is not None and should_stop())
+
+        reports.append(report)
+        stops.append(stop)
+
+    def check(i: int, exp: Explanation) -> None:
+        side, model = sides[i]
         if exp.n_rows == 0:
             if should_stop is not None and should_stop():
                 raise ModelgapError(f"Explaining the {side} model was cancelled.", "Start it again when ready.")
             raise nothing_explained(side, model, plan.seconds, exp.method)
-        explanations.append(exp)
+
+    explanations = explain_pair(
+        [comparison.repo, comparison.deployed],
+        X,
+        output=plan.output,
+        background=plan.background,
+        progress=reports,
+        should_stop=stops,
+        settings=plan.settings,
+        exclude=plan.exclude,
+        check=check,
+    )
     return compare_explanations(explanations[0], explanations[1], top_k=plan.top_k, selection=selection)

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from modelgap.explanations import parallel
+from modelgap.explanations import chunks, parallel
 from modelgap.explanations.chunks import ChunkFn, ChunkResult, Split, chunk_size, run_chunks
 from modelgap.explanations.outputs import family, raw_space_of_estimator
 from modelgap.explanations.result import ProgressCallback, StopCallback
@@ -65,9 +67,46 @@ def explain_tree(
     Native contributions use a second thread, shap's TreeExplainer a second process, when `run_chunks` finds
     it pays (`workers` fixes the number instead; `allow_parallel=False` keeps one).
     """
+    job = tree_job(
+        est, X, output=output, task=task, background=background, allow_parallel=allow_parallel, workers=workers
+    )
+    return run_chunks(
+        job.fn,
+        job.rows,
+        size=job.size,
+        progress=progress,
+        should_stop=should_stop,
+        split=job.split,
+        workers=workers,
+    )
+
+
+@dataclass(frozen=True)
+class TreeJob:
+    """What `explain_tree` runs: the chunk function, the rows it slices, how a second worker may help."""
+
+    fn: ChunkFn
+    rows: Any
+    split: Split
+    size: int
+    ahead: Callable[[], None] | None = None  # other work of the model's, which may run while the helper works
+
+
+def tree_job(
+    est: Any,
+    X: Any,
+    *,
+    output: str,
+    task: str,
+    background: Any | None,
+    allow_parallel: bool = True,
+    workers: int | None = None,
+) -> TreeJob:
+    """The chunk function of `est` on X (its explainer built), without running it: a pair's two jobs may then
+    share the helper process (worklist.run_jobs)."""
     fam = family(est)
     native = output == raw_space_of_estimator(est, task) and fam in ("xgboost", "lightgbm")
-    if allow_parallel and workers != 1 and not native:
+    if allow_parallel and workers != 1 and not native and X.shape[0] > chunks.PROBE_ROWS:
         parallel.warm_if_free()  # the helper starts while the explainer is built and the first rows explained
     fn: ChunkFn
     split: Split = "processes"
@@ -85,15 +124,7 @@ def explain_tree(
         if background is None:
             raise ValueError("probability-space Tree SHAP needs a background sample")
         fn = _tree_explainer_fn(est, X.shape[1], background)
-    return run_chunks(
-        fn,
-        rows,
-        size=chunk_size(X.shape[0]),
-        progress=progress,
-        should_stop=should_stop,
-        split=split if allow_parallel else "none",
-        workers=workers,
-    )
+    return TreeJob(fn, rows, split if allow_parallel else "none", chunk_size(X.shape[0]))
 
 
 class _DMatrixRows:
@@ -238,4 +269,13 @@ def warm_helper_for(estimators: list[Any]) -> bool:
     return parallel.warm_if_free()
 
 
-__all__ = ["as_matrix", "background_for", "explain_tree", "method_name", "supports", "warm_helper_for"]
+__all__ = [
+    "TreeJob",
+    "as_matrix",
+    "background_for",
+    "explain_tree",
+    "method_name",
+    "supports",
+    "tree_job",
+    "warm_helper_for",
+]
