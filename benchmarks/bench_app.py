@@ -161,13 +161,13 @@ def browser_timings(demo_dir: Path) -> list[dict[str, Any]]:
         finally:
             browser.close()
     return [
-        _row("streamlit run -> server healthy", cold["healthy"]),
-        _row("first view: streamlit run -> Overview drawn (empty result cache)", cold["drawn"], view=cold),
+        _row("make run (serve.py) -> server healthy", cold["healthy"]),
+        _row("first view: server start -> Overview drawn (empty result cache)", cold["drawn"], view=cold),
         _row("new tab -> Overview drawn (warm caches)", cold["new_tab"]),
         _row("first view: restart -> Overview drawn (cache filled)", restart["drawn"], RESTART_TARGET_S, restart),
         _row("restart -> sidebar pickers listed (registry read after the first view)", restart["pickers"]),
         _row("first view: after `make demo` -> Overview drawn", after_demo["drawn"], FIRST_VIEW_TARGET_S, after_demo),
-        _row("floor: a Streamlit app of the two cards alone, streamlit run -> drawn", floor["drawn"], view=floor),
+        _row("floor: a Streamlit app of the two cards alone, `streamlit run` -> drawn", floor["drawn"], view=floor),
     ]
 
 
