@@ -60,7 +60,6 @@ def prefetch(modules: tuple[str, ...] = FIRST_VIEW_MODULES, wait_s: float = STAR
 def main(argv: list[str]) -> int:
     from streamlit.web import cli
 
-    sys.path.insert(0, str(APP.parent))  # as `streamlit run` does for the script's folder
     threading.Thread(target=prefetch, name="modelgap-prefetch", daemon=True).start()
     sys.argv = ["streamlit", "run", str(APP), *argv]
     try:

@@ -20,7 +20,7 @@ import pandas as pd
 from modelgap.errors import DataError, SchemaMismatchError
 from modelgap.explanations import linear, tree
 from modelgap.explanations.agnostic import AgnosticSettings, explain_agnostic
-from modelgap.explanations.chunks import ChunkResult, run_chunks
+from modelgap.explanations.chunks import ChunkResult
 from modelgap.explanations.mapping import MappingError, input_sources, split_pipeline, sum_to_inputs, transform
 from modelgap.explanations.outputs import OUTPUT_SPACES, estimator_output, family, model_output_fn, targets_of
 from modelgap.explanations.result import (
@@ -255,16 +255,7 @@ def _prepare_exact(
         return raw_of(res, method)
 
     def run_tree(progress: ProgressCallback | None, should_stop: StopCallback | None) -> _Raw:
-        res = run_chunks(
-            job.fn,
-            job.rows,
-            size=job.size,
-            progress=progress,
-            should_stop=should_stop,
-            split=job.split,
-            workers=settings.workers,
-        )
-        return finish_tree(res)
+        return finish_tree(job.run(progress, should_stop, settings.workers))
 
     job = replace(job, ahead=outputs_ahead)
     return run_tree, job, finish_tree

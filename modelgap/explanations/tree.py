@@ -70,15 +70,7 @@ def explain_tree(
     job = tree_job(
         est, X, output=output, task=task, background=background, allow_parallel=allow_parallel, workers=workers
     )
-    return run_chunks(
-        job.fn,
-        job.rows,
-        size=job.size,
-        progress=progress,
-        should_stop=should_stop,
-        split=job.split,
-        workers=workers,
-    )
+    return job.run(progress, should_stop, workers)
 
 
 @dataclass(frozen=True)
@@ -90,6 +82,20 @@ class TreeJob:
     split: Split
     size: int
     ahead: Callable[[], None] | None = None  # other work of the model's, which may run while the helper works
+
+    def run(
+        self, progress: ProgressCallback | None, should_stop: StopCallback | None, workers: int | None
+    ) -> ChunkResult:
+        """The job alone (not on a pair's shared list), in chunks, with a second worker when it pays."""
+        return run_chunks(
+            self.fn,
+            self.rows,
+            size=self.size,
+            progress=progress,
+            should_stop=should_stop,
+            split=self.split,
+            workers=workers,
+        )
 
 
 def tree_job(
