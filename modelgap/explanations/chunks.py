@@ -7,7 +7,8 @@ explained by the same function on the same rows, so the values are those of a se
 
 With a helper process (`worklist.run_jobs`, which also takes the two models of a pair as one list), a first
 piece prices the work before anything is sent; the explainer travels to the helper only when a second process
-could pay, while a short probe (doubling pieces, about PROBE_SECONDS) measures how busy the other cores are.
+could pay, while a short probe (doubling pieces, about PROBE_SECONDS) measures how busy the other cores are;
+the rows and values then cross through a file both processes map (`exchange`), each chunk as three numbers.
 shap's Tree SHAP holds the GIL for a whole call, and the pool's threads that send chunks to the helper and take
 its results need the GIL: so this process explains small chunks (LOCAL_CHUNK_SECONDS) between which they run,
 the helper big ones. The constants below apply to both paths.
@@ -35,9 +36,11 @@ MIN_CHUNK_SECONDS = 0.05  # shared chunks: small enough that neither worker wait
 MAX_CHUNK_SECONDS = 1.0  # ... and no longer than this, so progress moves and a stop is heard
 LOCAL_CHUNK_SECONDS = 0.1  # chunks explained here: the pool's threads wait for the GIL until each one ends
 LOCAL_SHARE = 4  # ... and at most 1/LOCAL_SHARE of the helper's: each chunk it sends or returns waits for a
-# few hand-overs of the GIL, which must come faster than the helper works through its queue (cheap rows, as
-# sklearn GradientBoosting's, move many rows a second through the pipes)
-YIELD_SECONDS = 0.0003  # after each chunk here: the GIL to the pool's threads, which shap's call kept waiting
+# hand-over of the GIL, which must come faster than the helper works through its queue (measured best at 4 for
+# sklearn GradientBoosting, whose cheap rows make the most chunks a second)
+YIELD_SECONDS = 0.0  # after each chunk here: sleep(0) lets a pool thread that waits for the GIL take it; a timed
+# sleep cost more than it gave once chunks cross as three numbers (exchange.py; a GBM pair at 10k rows, median
+# of 10 runs: 1.15x the 2-core floor with sleep(0), 1.31x with 0.3 ms)
 PROBE_ROWS = 16  # first piece of the probe; the pieces double until PROBE_SECONDS (or the first chunk's rows)
 PROBE_SECONDS = 0.1
 HELPER_QUEUE = 2  # chunks queued in the helper: the next is there when it finishes one

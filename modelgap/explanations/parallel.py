@@ -5,7 +5,8 @@ a *helper process*: this process and the helper take row chunks from the front o
 sizes, shrinking towards the end) until none is left. The helper is one long-lived worker forked from the
 "forkserver" (a clean process, safe even when this one runs threads or OpenMP), started ahead of use (`warm`:
 when a comparison with a scikit-learn tree model starts, and when such a model's explanation starts), sent the
-explainers once per run (one slot per model: a comparison's pair shares one work list, see worklist.py) and
+explainers once per run (one slot per model: a comparison's pair shares one work list, see worklist.py) with
+the rows to explain in a file both processes map (exchange.py: a chunk is then three numbers each way), and
 stopped after a minute without work. While it starts, this process keeps explaining, so a slow start costs no
 time here: it only delays when the helper begins to help. Nothing is sent for work too short to pay.
 
@@ -28,6 +29,10 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
+
+import numpy as np
+
+from modelgap.explanations.exchange import Exchange, Layout
 
 COLD_START_SECONDS = 3.0  # fork server + shap import in the helper, measured on the 2-core machine when idle
 WARM_START_SECONDS = 0.05  # a running helper: one round trip
@@ -109,15 +114,27 @@ def _system_busy() -> float | None:
 # -- the helper process ------------------------------------------------------------------------------------------
 
 _INSTALLED: dict[int, Any] = {}  # in the helper: the chunk functions of the current run, by slot (one a model)
+_EXCHANGES: dict[int, Exchange] = {}  # ... and, by slot, the rows and values shared with the parent
 
 
-def _install(payload: bytes, slot: int = 0) -> bool:
+def _install(payload: bytes, slot: int = 0, layout: Layout | None = None) -> bool:
     _INSTALLED[slot] = pickle.loads(payload)  # our own pickle of our own explainer, from our parent
+    _EXCHANGES.pop(slot, None)
+    if layout is not None:
+        _EXCHANGES[slot] = Exchange.attach(layout)
     return True
 
 
 def _run(rows: Any, slot: int = 0) -> Any:
     return _INSTALLED[slot](rows)
+
+
+def _run_range(slot: int, start: int, stop: int) -> int:
+    """Rows start:stop of the slot's exchange explained, their values written back there."""
+    exchange = _EXCHANGES[slot]
+    values, base = _INSTALLED[slot](exchange.rows[start:stop])
+    exchange.put(start, stop, np.asarray(values), np.asarray(base))
+    return stop - start
 
 
 def _ping() -> bool:
@@ -136,6 +153,7 @@ def _process_cpu(pid: int) -> float:
 
 def _forget() -> None:
     _INSTALLED.clear()
+    _EXCHANGES.clear()
 
 
 class Helper:
@@ -203,12 +221,12 @@ class Helper:
             start = max(WARM_START_SECONDS, COLD_START_SECONDS - (time.perf_counter() - self._since))
         return start + payload_bytes / SEND_BYTES_PER_SECOND
 
-    def install(self, payload: bytes, slot: int = 0) -> Future[bool]:
-        """Send an explainer (to `slot`: one per model of a run); the future is done when the helper holds it
-        (after its start if it is cold)."""
+    def install(self, payload: bytes, slot: int = 0, layout: Layout | None = None) -> Future[bool]:
+        """Send an explainer (to `slot`: one per model of a run), and where its rows are the `layout`'s file;
+        the future is done when the helper holds it (after its start if it is cold)."""
         self.sent_payloads += 1
         self.sent_bytes += len(payload)
-        future = self._submit(_install, payload, slot)
+        future = self._submit(_install, payload, slot, layout)
         future.add_done_callback(self._started)
         return future
 
@@ -259,6 +277,11 @@ class Helper:
     def submit(self, rows: Any, slot: int = 0) -> Future[Any]:
         assert self._executor is not None
         return self._executor.submit(_run, rows, slot)
+
+    def submit_range(self, slot: int, start: int, stop: int) -> Future[int]:
+        """Rows start:stop of the slot's exchange (installed with a layout): only three numbers cross."""
+        assert self._executor is not None
+        return self._executor.submit(_run_range, slot, start, stop)
 
     def release(self, broken: bool = False) -> None:
         """End a run: drop the explainer in the helper (or the helper itself if it broke), free the helper."""

@@ -6,9 +6,9 @@ serve both. Steps, each paid only when the one before says it may pay:
 
 1. A first piece of each model (PROBE_ROWS rows) here, which prices the work. When even an idle second core
    and a running helper could not save MIN_GAIN_SECONDS (a small job), the rest runs here: nothing is sent.
-2. Else the explainers travel to the helper (one slot per model) while the probe goes on here in doubling
-   pieces (about PROBE_SECONDS), which measures how busy the other cores are; `parallel.choose_workers`
-   decides the rest.
+2. Else the explainers travel to the helper (one slot per model, the rows in a file both processes map:
+   exchange.py) while the probe goes on here in doubling pieces (about PROBE_SECONDS), which measures how busy
+   the other cores are; `parallel.choose_workers` decides the rest.
 3. With 2 workers, both take chunks from the front of the list: this process short ones (shap holds the GIL
    for a whole call, and the pool's threads that feed the helper need it between chunks), the helper guided
    ones (1/GUIDE of the work left, in seconds, across the models).
@@ -33,6 +33,7 @@ import numpy as np
 
 from modelgap.explanations import chunks, parallel
 from modelgap.explanations.chunks import ChunkFn, ChunkResult
+from modelgap.explanations.exchange import Exchange
 from modelgap.explanations.parallel import Choice, CpuSample, busy_elsewhere, cpu_sample
 from modelgap.explanations.result import ProgressCallback, StopCallback
 from modelgap.processes import main_is_safe
@@ -71,6 +72,8 @@ class _State:
         self.spent = 0.0  # seconds and rows explained here: the cost of a row
         self.timed = 0
         self.install: Future[Any] | None = None
+        self.sample: tuple[np.ndarray, np.ndarray] | None = None  # the first piece's result: a row's shapes
+        self.exchange: Exchange | None = None  # the rows and values shared with the helper (else pickled)
         self.ahead = job.ahead
 
     @property
@@ -90,8 +93,10 @@ class _State:
 
     def first_piece(self) -> None:
         stop = min(chunks.PROBE_ROWS, self.n)
-        self.pending.append((0, stop, self.explain(0, stop)))
+        result = self.explain(0, stop)
+        self.pending.append((0, stop, result))
         self.next = stop
+        self.sample = result
 
     def should_stop(self) -> bool:
         return self.job.should_stop is not None and self.job.should_stop()
@@ -189,6 +194,9 @@ def run_jobs(jobs: list[Job], workers: int | None = None, since: CpuSample | Non
         return [st.result(shared.choice or Choice(1, "")) for st in states]
     finally:
         helper.release(broken)
+        for st in states:
+            if st.exchange is not None:
+                st.exchange.remove()
 
 
 def _send(states: list[_State]) -> tuple[bool, float | None]:
@@ -199,8 +207,11 @@ def _send(states: list[_State]) -> tuple[bool, float | None]:
             payload = pickle.dumps(st.job.fn, protocol=pickle.HIGHEST_PROTOCOL)
         except Exception:  # noqa: BLE001 - an explainer that cannot travel is explained here
             continue
+        if st.sample is not None and st.unclaimed > 0:
+            st.exchange = Exchange.create(st.job.X, *st.sample)
         try:
-            st.install = parallel.HELPER.install(payload, st.slot)
+            layout = st.exchange.layout if st.exchange is not None else None
+            st.install = parallel.HELPER.install(payload, st.slot, layout)
         except Exception:  # noqa: BLE001 - the helper could not start: everything here
             return True, None
         sent = time.perf_counter() if sent is None else sent
@@ -223,9 +234,10 @@ class _Shared:
     """The rows left, from the front of the list, by this process and the helper, in three phases:
 
     - trial (until PROBE_SECONDS, the first piece counted, or the first job's first chunk is done here): this
-      process explains doubling pieces while the busy measure runs; once TRIAL_WINDOW_SECONDS of it show the
-      second core idle, the helper (holding the explainer) takes one chunk of about PROBE_SECONDS too (its CPU
-      is not "other processes"); a machine busy from the start gets none; then `decide`;
+      process explains doubling pieces while the busy measure runs; once TRIAL_WINDOW_SECONDS or more of it
+      show the second core idle (asked after each piece until then), the helper (holding the explainer) takes
+      one chunk of about PROBE_SECONDS too (its CPU is not "other processes"); a machine busy throughout gets
+      none; then `decide`;
     - 2 workers: this process takes short chunks (LOCAL_CHUNK_SECONDS, yielding the GIL after each) and the
       helper guided ones, up to HELPER_QUEUE queued there so it never idles (one near the end); with nothing
       left to claim, this process explains a chunk still queued behind the helper's current one itself;
@@ -244,7 +256,8 @@ class _Shared:
         self.states = states
         self.decide = decide
         self.looks_free = looks_free
-        self.trial: bool | None = None  # whether the helper takes a trial chunk (None: not known yet)
+        self.trial: bool | None = None  # whether the helper takes a trial chunk (None: too early to tell; False
+        # is asked again, over a longer window, until the choice: /proc/stat's 10 ms ticks make a short one noisy)
         self.wait_for_helper = wait_for_helper
         self.choice: Choice | None = None  # None during the trial
         self.inflight: list[Chunk] = []
@@ -274,11 +287,11 @@ class _Shared:
             self.redo.append((st, s, e))
         else:
             st.used = True
-            st.done.take(s, e, result)
+            st.done.take(s, e, result if st.exchange is None else st.exchange.take(s, e))
 
     def feed(self) -> None:
         """Chunks to the helper while it has room for them (none after a choice of 1 worker)."""
-        if self.choice is None and self.trial is None:
+        if self.choice is None and not self.trial:
             self.trial = self.looks_free()
         room = int(bool(self.trial)) if self.choice is None else (chunks.HELPER_QUEUE if self.choice.workers > 1 else 0)
         if _work_left(self.states) < chunks.HELPER_QUEUE * chunks.MIN_CHUNK_SECONDS:
@@ -288,11 +301,17 @@ class _Shared:
             front = _front(self.states)
             if front is None or front.install is None or chunks._outcome(front.install) is not True:
                 return
+            if front.exchange is not None:
+                front.exchange.remove()  # the helper has mapped it: nothing is left behind if a process dies
             claimed = self.claim(most)
             assert claimed is not None
             st, s, e = claimed
             try:
-                self.inflight.append((parallel.HELPER.submit(chunks._rows(st.job.X, s, e), st.slot), st, s, e))
+                if st.exchange is not None:
+                    future = parallel.HELPER.submit_range(st.slot, s, e)
+                else:
+                    future = parallel.HELPER.submit(chunks._rows(st.job.X, s, e), st.slot)
+                self.inflight.append((future, st, s, e))
             except Exception:  # noqa: BLE001 - the pool broke between chunks
                 self.broken = True
                 self.redo.append((st, s, e))
