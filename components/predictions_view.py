@@ -1,5 +1,6 @@
-"""The Predictions page's upper part: headline cards, the regression tolerance, and the charts of how much the
-two models' predictions differ (cross-tab and probability changes, or value differences and the scatter)."""
+"""The Predictions page's upper part: headline cards, the regression tolerance, and how much the two models'
+predictions differ: the labels' cross-tab, or the differences' spread, as tables on arrival, with their charts
+(heatmap and probability changes, or the differences' histogram and the scatter) in sections drawn once opened."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import streamlit as st
 
 from components import cards, compute, predictions_data, state
 from components.lazy_section import lazy_section
+from components.plain_table import Column, plain_table
 from modelgap.comparison import Comparison
 from modelgap.figures import predictions as figs
 from modelgap.predictions import PredictionComparison
@@ -168,15 +170,61 @@ def crosstab_table(crosstab: pd.DataFrame) -> None:
     st.table(styler, hide_index=True)
 
 
+DIFF_TITLE = "How far apart the predictions are: repo minus deployed"
+DIFF_QUANTILES = (
+    (0.0, "Smallest"),
+    (0.05, "5th percentile"),
+    (0.5, "Median"),
+    (0.95, "95th percentile"),
+    (1.0, "Largest"),
+)
+DIFF_COLUMNS = {
+    "statistic": Column("Over the compared rows"),
+    "difference": Column("Repo minus deployed", "{:,.4g}", help="The repo model's prediction minus the deployed's."),
+}
+
+
+def difference_summary(diff: np.ndarray) -> pd.DataFrame:
+    """The differences' spread as a few numbers (percentiles of the rows that both models predicted, and the
+    mean distance): what the histogram shows, readable on arrival."""
+    values = np.asarray(diff, dtype=float)
+    values = values[np.isfinite(values)]
+    if not len(values):
+        return pd.DataFrame({"statistic": [], "difference": []})
+    rows = [(label, float(np.quantile(values, q))) for q, label in DIFF_QUANTILES]
+    rows.append(("Mean distance (absolute)", float(np.mean(np.abs(values)))))
+    return pd.DataFrame(rows, columns=["statistic", "difference"])
+
+
 def _regression_charts(result: PredictionComparison) -> None:
+    """The differences' spread as a table on arrival, beside the histogram and the scatter, each in a section
+    drawn once opened (as for classification: no chart library on arrival)."""
     left, right = st.columns(2)
     with left:
-        st.plotly_chart(figs.value_diff_histogram(result.outputs.diff, result.tolerance), key="predictions_diffs")
-        st.caption(f"All {result.n_rows:,} compared rows. Outside the dashed lines, the two predictions disagree.")
+        st.markdown(f"**{DIFF_TITLE}**")
+        plain_table(difference_summary(result.outputs.diff), DIFF_COLUMNS)
     with right:
-        rows = result.rows
-        fig = figs.regression_scatter(
-            rows["repo"].to_numpy(), rows["deployed"].to_numpy(), result.tolerance, rows=rows.index.to_numpy()
+        panel = lazy_section(
+            "Chart: the same differences, row by row (a histogram)", PAGE, "diff_chart", icon=":material/bar_chart:"
         )
-        st.plotly_chart(fig, key="predictions_scatter")
-        st.caption("On the line both models predict the same; inside the grey band they are within the tolerance.")
+        if panel is not None:
+            hist = figs.value_diff_histogram(result.outputs.diff, result.tolerance)
+            panel.plotly_chart(hist, key="predictions_diffs")
+            panel.caption(
+                f"All {result.n_rows:,} compared rows. Outside the dashed lines, the two predictions disagree."
+            )
+        panel = lazy_section(
+            "Chart: repo prediction against deployed prediction, one point a row",
+            PAGE,
+            "scatter_chart",
+            icon=":material/scatter_plot:",
+        )
+        if panel is not None:
+            rows = result.rows
+            fig = figs.regression_scatter(
+                rows["repo"].to_numpy(), rows["deployed"].to_numpy(), result.tolerance, rows=rows.index.to_numpy()
+            )
+            panel.plotly_chart(fig, key="predictions_scatter")
+            panel.caption(
+                "On the line both models predict the same; inside the grey band they are within the tolerance."
+            )

@@ -281,6 +281,13 @@ def test_regression_charts_and_the_tolerance_control(env: Path) -> None:
     diff = repo.predict_values(data[repo.feature_names]) - deployed.predict_values(data[deployed.feature_names])
     automatic = 0.01 * np.std(deployed.predict_values(data[deployed.feature_names]))
     assert metric(at, "Rows that disagree") == f"{int(np.sum(np.abs(diff) > automatic)):,}"
+    assert not figures(at)  # on arrival: the differences' spread as numbers, no chart
+    spread = table(at, "Repo minus deployed").set_index("Over the compared rows")["Repo minus deployed"]
+    for q, label in ((0.0, "Smallest"), (0.05, "5th percentile"), (0.5, "Median"), (1.0, "Largest")):
+        assert spread[label] == pytest.approx(np.quantile(diff, q), rel=1e-9, abs=1e-12)
+    assert spread["Mean distance (absolute)"] == pytest.approx(np.mean(np.abs(diff)), rel=1e-9)
+    open_section(at, "diff_chart")
+    open_section(at, "scatter_chart")
     scatter = figure(at, "Repo prediction against deployed prediction")
     points = [t for t in scatter["data"] if t.get("mode") == "markers"]
     assert sum(len(t["x"]) for t in points) == len(data)
