@@ -98,25 +98,14 @@ def _native(est: Any, X: pd.DataFrame) -> np.ndarray:
     return np.asarray(shap.TreeExplainer(est).shap_values(X.to_numpy(dtype=float), check_additivity=False))
 
 
-def _best_of(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
-    """Best time of `repeat` runs (one run when it alone takes over 10 s), and the last result."""
-    times: list[float] = []
-    result = None
-    while len(times) < repeat and not (times and times[0] > 10):
-        start = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - start)
-    return min(times), result
-
-
-def _rounds(fns: list[Callable[[], Any]]) -> tuple[list[float], list[Any]]:
-    """Best time of each function over up to ROUNDS rounds, each round running them back to back (so that
+def _rounds(fns: list[Callable[[], Any]], rounds: int = ROUNDS) -> tuple[list[float], list[Any]]:
+    """Best time of each function over up to `rounds` rounds, each round running them back to back (so that
     each ratio compares runs made in the same state of a machine whose speed drifts); rounds stop once they
     have taken ROUND_SECONDS. Returns the best times and the last results."""
     best = [float("inf")] * len(fns)
     results: list[Any] = [None] * len(fns)
     began = time.perf_counter()
-    for _ in range(ROUNDS):
+    for _ in range(rounds):
         for i, fn in enumerate(fns):
             start = time.perf_counter()
             results[i] = fn()
@@ -154,7 +143,7 @@ def _case(kind: str, n: int, estimators: list[Any], models: list[Any], output: s
             _native(e, X)
 
     (native, took), (_, exps) = _rounds([native_path, partial(_explain_both, models, X, output)])
-    serial = _best_of(partial(_explain_both, models, X, output, 1), 2)[0]
+    serial = _rounds([partial(_explain_both, models, X, output, 1)], rounds=2)[0][0]
     floor = native / 2 if kind in SKLEARN else native
     ratio = took / floor
     return {

@@ -35,12 +35,20 @@ class Layout:
     values: tuple[tuple[int, ...], str]
     base: tuple[tuple[int, ...], str]
 
-    def parts(self) -> list[tuple[tuple[int, ...], np.dtype]]:
-        return [(shape, np.dtype(dtype)) for shape, dtype in (self.rows, self.values, self.base)]
+    def spans(self) -> list[tuple[tuple[int, ...], np.dtype, int]]:
+        """Each array's shape, dtype and byte offset (each starts on a 64-byte boundary)."""
+        out = []
+        offset = 0
+        for shape, dtype in (self.rows, self.values, self.base):
+            out.append((shape, np.dtype(dtype), offset))
+            offset += _aligned(int(np.prod(shape)) * np.dtype(dtype).itemsize)
+        return out
 
     @property
     def size(self) -> int:
-        return sum(_aligned(int(np.prod(shape)) * dtype.itemsize) for shape, dtype in self.parts())
+        """Bytes of the file (at least one: an empty mapping is refused)."""
+        shape, dtype, offset = self.spans()[-1]
+        return max(1, offset + int(np.prod(shape)) * dtype.itemsize)
 
 
 class Exchange:
@@ -50,21 +58,17 @@ class Exchange:
     def __init__(self, layout: Layout, buffer: mmap.mmap) -> None:
         self.layout = layout
         self.removed = False
-        arrays = []
-        offset = 0
-        for shape, dtype in layout.parts():
-            arrays.append(np.ndarray(shape, dtype=dtype, buffer=buffer, offset=offset))
-            offset += _aligned(int(np.prod(shape)) * dtype.itemsize)
-        self.rows, self.values, self.base = arrays
+        self.rows, self.values, self.base = (
+            np.ndarray(shape, dtype=dtype, buffer=buffer, offset=offset) for shape, dtype, offset in layout.spans()
+        )
 
     @classmethod
     def create(cls, X: object, values: np.ndarray, base: np.ndarray) -> Exchange | None:
         """An exchange for all rows of X, with room for every row's values and base shaped like one chunk's
         result (`values`, `base`); None where X is not a plain numeric array or no file can hold it."""
-        arrays = (X, values, base)
-        if not all(isinstance(a, np.ndarray) and a.dtype.kind in "biuf" and a.ndim >= 1 for a in arrays):
-            return None
         if not isinstance(X, np.ndarray) or not Path(SHM_DIR).is_dir():
+            return None
+        if not all(isinstance(a, np.ndarray) and a.dtype.kind in "biuf" and a.ndim >= 1 for a in (X, values, base)):
             return None
         n = X.shape[0]
         layout = Layout(
@@ -79,8 +83,8 @@ class Exchange:
         try:
             fd, path = tempfile.mkstemp(prefix="modelgap-shap-", dir=SHM_DIR)
             try:
-                os.posix_fallocate(fd, 0, max(layout.size, 1))  # no room: an error now, never SIGBUS on write
-                buffer = mmap.mmap(fd, max(layout.size, 1))
+                os.posix_fallocate(fd, 0, layout.size)  # no room: an error now, never SIGBUS on write
+                buffer = mmap.mmap(fd, layout.size)
             finally:
                 os.close(fd)
         except (OSError, ValueError, AttributeError):  # AttributeError: no posix_fallocate on this platform
@@ -96,7 +100,7 @@ class Exchange:
     def attach(cls, layout: Layout) -> Exchange:
         """The exchange a parent created (in the helper)."""
         with open(layout.path, "r+b") as f:
-            return cls(layout, mmap.mmap(f.fileno(), max(layout.size, 1)))
+            return cls(layout, mmap.mmap(f.fileno(), layout.size))
 
     def put(self, start: int, stop: int, values: np.ndarray, base: np.ndarray) -> None:
         """A chunk's result into its rows; a result of another shape or type is refused (never broadcast)."""
